@@ -1,0 +1,59 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { ApiError, toProblem } from './errors.js';
+import { logIdFor, newLogId } from './logid.js';
+import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
+import docs from './plugins/docs.js';
+import errorHandler from './plugins/error-handler.js';
+import metrics from './plugins/metrics.js';
+import requestContext from './plugins/request-context.js';
+import rpc from './plugins/rpc.js';
+import health from './routes/health.js';
+import keypoints from './routes/keypoints.js';
+
+export interface AppOptions {
+  /** A pino destination for the logs (tests capture them); stdout by default. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Builds the gateway; `server.ts` only starts it. */
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const limits = bodyLimits(config.maxImageBytes);
+  const app = Fastify({
+    logger: { level: config.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    genReqId: logIdFor,
+    logController: new LogController({ requestIdLogLabel: 'logid' }),
+    requestIdHeader: false,
+    bodyLimit: limits.jsonBytes,
+    return503OnClosing: false,
+    // Malformed HTTP never reaches a route: answer it in the contract's form all the same.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW';
+      const problem = toProblem(
+        tooLarge ? new ApiError('HEADERS_TOO_LARGE') : new ApiError('BAD_REQUEST', 'The HTTP request is malformed.'),
+        newLogId(),
+      );
+      const body = JSON.stringify(problem);
+      const logid = problem.logid;
+      socket.end(
+        `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\n` +
+          `X-Tt-Logid: ${logid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
+  // Validation is done once per route, by its zod schemas, for every input form; the JSON
+  // Schemas on routes document them (OpenAPI) and are not compiled a second time.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  await app.register(requestContext);
+  await app.register(errorHandler);
+  await app.register(bodyParsers, { limits });
+  await app.register(metrics);
+  await app.register(rpc, { config });
+  await app.register(docs);
+  await app.register(health);
+  await app.register(keypoints);
+  return app;
+}

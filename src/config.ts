@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
+export const BACKEND_NAMES = ['keypoint'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export type TransportKind = 'framed' | 'buffered';
+export type ProtocolKind = 'binary' | 'compact';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface BackendConfig {
+  name: BackendName;
+  /** Unset: `npm start` launches the built-in reference backend and fills this in. */
+  instances: HostPort[] | undefined;
+  timeoutMs: number;
+  transport: TransportKind;
+  protocol: ProtocolKind;
+  maxConnections: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  caller: string;
+  maxImageBytes: number;
+  /** Bytes the gateway accepts in one reply frame from a backend. */
+  maxFrameBytes: number;
+  connectTimeoutMs: number;
+  backends: Record<BackendName, BackendConfig>;
+}
+
+const MiB = 1024 * 1024;
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const hostPortList = z
+  .string()
+  .transform((value, ctx) => {
+    const out: HostPort[] = [];
+    for (const item of value.split(',').map((s) => s.trim())) {
+      // host:port, [v6]:port
+      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(item);
+      const port = m ? Number(m[3]) : 0;
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+        return z.NEVER;
+      }
+      out.push({ host: m[1] ?? m[2]!, port });
+    }
+    return out;
+  });
+
+const DEFAULT_TIMEOUT_MS: Record<BackendName, number> = { keypoint: 10_000 };
+
+function backendSchema(name: BackendName) {
+  const p = name.toUpperCase();
+  return {
+    [`${p}_BACKENDS`]: hostPortList.optional(),
+    [`${p}_TIMEOUT_MS`]: int(1, 3_600_000).default(DEFAULT_TIMEOUT_MS[name]),
+    [`${p}_TRANSPORT`]: z.enum(['framed', 'buffered']).default('framed'),
+    [`${p}_PROTOCOL`]: z.enum(['binary', 'compact']).default('binary'),
+    [`${p}_MAX_CONNECTIONS`]: int(1, 1024).default(32),
+  };
+}
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BASE_CALLER: z.string().min(1).max(128).default('visiongate'),
+  MAX_IMAGE_BYTES: int(1024, 1024 * MiB).default(15 * MiB),
+  RPC_MAX_FRAME_BYTES: int(1024, 2047 * MiB).default(512 * MiB),
+  RPC_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1000),
+  ...Object.assign({}, ...BACKEND_NAMES.map(backendSchema)),
+});
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration; throws ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means unset, as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`invalid configuration: ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`);
+  }
+  const e = parsed.data as Record<string, unknown>;
+  const backend = (name: BackendName): BackendConfig => {
+    const p = name.toUpperCase();
+    return {
+      name,
+      instances: e[`${p}_BACKENDS`] as HostPort[] | undefined,
+      timeoutMs: e[`${p}_TIMEOUT_MS`] as number,
+      transport: e[`${p}_TRANSPORT`] as TransportKind,
+      protocol: e[`${p}_PROTOCOL`] as ProtocolKind,
+      maxConnections: e[`${p}_MAX_CONNECTIONS`] as number,
+    };
+  };
+  return {
+    host: e.HOST as string,
+    port: e.PORT as number,
+    logLevel: e.LOG_LEVEL as string,
+    caller: e.BASE_CALLER as string,
+    maxImageBytes: e.MAX_IMAGE_BYTES as number,
+    maxFrameBytes: e.RPC_MAX_FRAME_BYTES as number,
+    connectTimeoutMs: e.RPC_CONNECT_TIMEOUT_MS as number,
+    backends: Object.fromEntries(BACKEND_NAMES.map((n) => [n, backend(n)])) as Record<BackendName, BackendConfig>,
+  };
+}

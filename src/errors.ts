@@ -1,0 +1,149 @@
+/**
+ * The one error catalogue: every code the gateway answers, once, with its HTTP status and
+ * default message. `Record<ErrorCode, ...>` makes the compiler reject a code without a status.
+ */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'INVALID_JSON',
+  'INVALID_ARGUMENT',
+  'INVALID_BASE64',
+  'MISSING_IMAGE',
+  'INVALID_IMAGE',
+  'INVALID_MULTIPART',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
+  'HEADERS_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'UNSUPPORTED_IMAGE_FORMAT',
+  'IMAGE_UNDECODABLE',
+  'IMAGE_DIMENSIONS_UNSUPPORTED',
+  'INTERNAL_ERROR',
+  'BACKEND_ERROR',
+  'BACKEND_PROTOCOL_ERROR',
+  'BACKEND_CONNECTION_LOST',
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_OVERLOADED',
+  'BACKEND_TIMEOUT',
+  'NOT_READY',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+interface CatalogueEntry {
+  status: number;
+  message: string;
+  /** Seconds for `Retry-After`, where trying again later is the right move. */
+  retryAfter?: number;
+}
+
+export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON.' },
+  INVALID_ARGUMENT: { status: 400, message: 'An argument is missing or out of range.' },
+  INVALID_BASE64: { status: 400, message: 'The image is not valid standard base64.' },
+  MISSING_IMAGE: { status: 400, message: 'No image was sent.' },
+  INVALID_IMAGE: { status: 400, message: 'The image is truncated or its header is corrupt.' },
+  INVALID_MULTIPART: { status: 400, message: 'The multipart body is malformed.' },
+  NOT_FOUND: { status: 404, message: 'No such route.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not accept that method.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This Content-Type is not accepted here.' },
+  UNSUPPORTED_IMAGE_FORMAT: { status: 415, message: 'Only JPEG and PNG images are accepted.' },
+  IMAGE_UNDECODABLE: { status: 422, message: 'The image could not be decoded.' },
+  IMAGE_DIMENSIONS_UNSUPPORTED: { status: 422, message: 'The image dimensions are outside the supported range.' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal error.' },
+  BACKEND_ERROR: { status: 502, message: 'The backend failed to process the request.' },
+  BACKEND_PROTOCOL_ERROR: { status: 502, message: 'The backend answered with a malformed reply.' },
+  BACKEND_CONNECTION_LOST: { status: 502, message: 'The connection to the backend was lost during the call.' },
+  BACKEND_UNAVAILABLE: { status: 503, message: 'The backend is unreachable.', retryAfter: 1 },
+  BACKEND_OVERLOADED: { status: 503, message: 'The backend is overloaded; try again shortly.', retryAfter: 1 },
+  BACKEND_TIMEOUT: { status: 504, message: 'The backend did not answer in time.' },
+  NOT_READY: { status: 503, message: 'A backend has no reachable instance.', retryAfter: 1 },
+};
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** An error the gateway answers with. `cause` is for the log only, never the answer. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors: FieldIssue[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    message: string = CATALOGUE[code].message,
+    opts: { cause?: unknown; errors?: FieldIssue[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = CATALOGUE[code].status;
+    this.errors = opts.errors;
+    const retryAfter = CATALOGUE[code].retryAfter;
+    this.headers = { ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }), ...opts.headers };
+  }
+}
+
+/** The RFC 9457 body, with the contract's `code`, `message` and `logid`. */
+export interface Problem {
+  type: 'about:blank';
+  title: string;
+  status: number;
+  code: ErrorCode;
+  message: string;
+  detail: string;
+  logid: string;
+  errors?: FieldIssue[];
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function toProblem(err: ApiError, logid: string): Problem {
+  return {
+    type: 'about:blank',
+    title: STATUS_TITLES[err.status] ?? 'Error',
+    status: err.status,
+    code: err.code,
+    message: err.message,
+    detail: err.message,
+    logid,
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+/**
+ * How a backend's `BaseResp.StatusCode` reaches the partner. The backend's StatusMessage
+ * goes to the log; the partner gets the catalogue's words, which are known to be safe.
+ */
+const BACKEND_STATUS: Record<number, { code: ErrorCode; message?: string }> = {
+  1001: { code: 'INVALID_ARGUMENT', message: 'The backend refused an argument of the request.' },
+  1002: { code: 'IMAGE_UNDECODABLE', message: 'The backend could not decode the image.' },
+  1003: { code: 'IMAGE_DIMENSIONS_UNSUPPORTED', message: 'The backend does not accept images of these dimensions.' },
+  2001: { code: 'BACKEND_OVERLOADED' },
+  5000: { code: 'BACKEND_ERROR', message: 'The backend failed with an internal error.' },
+};
+
+export function backendStatusError(backend: string, statusCode: number, statusMessage: string): ApiError {
+  const mapped = BACKEND_STATUS[statusCode] ?? { code: 'BACKEND_ERROR' as const };
+  return new ApiError(mapped.code, mapped.message, {
+    cause: new Error(`${backend} answered StatusCode ${statusCode}: ${statusMessage}`),
+  });
+}

@@ -1,0 +1,11 @@
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+
+/** The OpenAPI document as committed in openapi/: built from the routes, no backend needed. */
+export async function renderOpenApi(): Promise<string> {
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }));
+  await app.ready();
+  const doc = JSON.stringify(app.swagger(), null, 2) + '\n';
+  await app.close();
+  return doc;
+}

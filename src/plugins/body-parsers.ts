@@ -1,0 +1,57 @@
+import multipart from '@fastify/multipart';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors.js';
+
+export interface BodyLimits {
+  /** Largest image, raw or as a multipart file part. */
+  imageBytes: number;
+  /** Largest JSON body: the image in base64 plus room for the other fields. */
+  jsonBytes: number;
+  /** Largest multipart body: one image plus the other parts. */
+  multipartBytes: number;
+}
+
+const FIELDS_ROOM = 64 * 1024;
+
+export function bodyLimits(maxImageBytes: number): BodyLimits {
+  return {
+    imageBytes: maxImageBytes,
+    jsonBytes: Math.ceil(maxImageBytes / 3) * 4 + FIELDS_ROOM,
+    multipartBytes: maxImageBytes + FIELDS_ROOM,
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    bodyLimits: BodyLimits;
+  }
+}
+
+/**
+ * The body forms of the contract, each with its own size limit: JSON, raw images (any
+ * `image/*`, so a HEIC or GIF upload is told what it is rather than "unsupported media type"),
+ * `application/octet-stream`, and multipart (streamed; parts are read by the route).
+ * Nothing else is parsed: fastify's text/plain parser is removed.
+ */
+export default fp<{ limits: BodyLimits }>(
+  async (app, { limits }) => {
+    app.decorate('bodyLimits', limits);
+    const json = app.getDefaultJsonParser('error', 'error');
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.jsonBytes }, json);
+    for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream']) {
+      app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.imageBytes }, (_req, body, done) => done(null, body));
+    }
+    await app.register(multipart, {
+      limits: { fileSize: limits.imageBytes, files: 1, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 100 },
+    });
+    // Multipart bodies are streamed, so fastify's Content-Length check does not cover them.
+    app.addHook('onRequest', async (request) => {
+      const length = Number(request.headers['content-length']);
+      if (length > limits.multipartBytes && request.headers['content-type']?.startsWith('multipart/')) {
+        throw new ApiError('PAYLOAD_TOO_LARGE', `The multipart body is larger than the ${limits.multipartBytes} bytes accepted.`);
+      }
+    });
+  },
+  { name: 'body-parsers' },
+);

@@ -1,0 +1,32 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
+import { readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The OpenAPI document, from the route schemas, at /openapi.json; Swagger UI at /docs. */
+export default fp(
+  async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'visiongate',
+          version,
+          description:
+            'The HTTP gateway to the vision services. Every answer carries `X-Tt-Logid`; send your own (1..64 of ' +
+            '`[A-Za-z0-9_.-]`) to follow a request through our logs. Errors are `application/problem+json` with ' +
+            '`code`, `message` and `logid`.',
+        },
+        tags: [
+          { name: 'keypoints', description: 'Faces and landmarks' },
+          { name: 'operations', description: 'Health and readiness' },
+        ],
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  },
+  { name: 'docs' },
+);

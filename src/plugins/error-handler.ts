@@ -1,0 +1,124 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, toProblem, type ErrorCode } from '../errors.js';
+
+/** Bytes of an oversized body read and thrown away after the 413, so a client that sends the
+ * whole body before reading (curl without Expect, urllib) gets to read the answer. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_REQ_FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_PARTS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_FILES_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_FIELDS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_PROTO_VIOLATION: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/** Words for framework errors, since theirs ("Request body is too large") say too little. */
+function frameworkMessage(code: ErrorCode, err: FastifyError, request: FastifyRequest): string | undefined {
+  switch (code) {
+    case 'PAYLOAD_TOO_LARGE':
+      return err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `The ${request.headers['content-type'] ?? ''} body is larger than this route accepts for that content type.`
+        : `The multipart body exceeds a limit: ${err.message}.`;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; see /docs for the accepted forms.`;
+    case 'INVALID_JSON':
+      return `The body is not valid JSON: ${err.message}.`;
+    default:
+      return undefined;
+  }
+}
+
+/** Busboy's own errors have no code; their words are safe and say what is wrong. */
+const MULTIPART_MESSAGES = /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|\w+ terminated early due to unexpected end of multipart data)$/;
+
+export function toApiError(err: unknown, request: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as FastifyError;
+  const mapped = e.code ? FRAMEWORK_CODES[e.code] : undefined;
+  if (mapped) return new ApiError(mapped, frameworkMessage(mapped, e, request), { cause: err });
+  if (e instanceof SyntaxError && e.statusCode === 400) {
+    return new ApiError('INVALID_JSON', `The body is not valid JSON: ${e.message}.`, { cause: err });
+  }
+  if (typeof e.message === 'string' && MULTIPART_MESSAGES.test(e.message)) {
+    return new ApiError('INVALID_MULTIPART', `The multipart body is malformed: ${e.message}.`, { cause: err });
+  }
+  if (e.statusCode === 413) return new ApiError('PAYLOAD_TOO_LARGE', undefined, { cause: err });
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ApiError('BAD_REQUEST', undefined, { cause: err });
+  return new ApiError('INTERNAL_ERROR', undefined, { cause: err });
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
+  if (err.status === 413 && !request.raw.complete) drainThenClose(request, reply);
+  return reply.code(err.status).headers(err.headers).type('application/problem+json').send(toProblem(err, request.id));
+}
+
+/**
+ * After a 413 the unread body is still on its way. Closing at once would reset the
+ * connection under a client that is still writing (curl without Expect, Python's urllib), and
+ * it would never read the answer; so answer at once, read and discard the rest up to a bound,
+ * then close gracefully.
+ */
+function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
+  const req = request.raw;
+  // fastify asks for `Connection: close` after a body parser error, and Node closes right after
+  // the answer to a `Connection: close` request; both would reset the writer. Keep the socket
+  // open until the body is read, and close it here.
+  reply.removeHeader('connection');
+  reply.raw.shouldKeepAlive = true;
+  const clientCloses = /\bclose\b/i.test(req.headers.connection ?? '');
+  let drained = 0;
+  const cutOff = () => req.socket.destroy();
+  const timer = setTimeout(cutOff, DRAIN_TIMEOUT_MS).unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_LIMIT_BYTES) cutOff();
+  });
+  req.once('end', () => {
+    clearTimeout(timer);
+    if (clientCloses) req.socket.end();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err, request, reply) => {
+      const apiError = toApiError(err, request);
+      // A partner's mistake is one line; a failure on our side or a backend's keeps its cause and stack.
+      const cause = apiError.cause instanceof Error ? apiError.cause : undefined;
+      if (apiError.status >= 500) request.log.error({ code: apiError.code, err: cause ?? apiError }, apiError.message);
+      else request.log.info({ code: apiError.code, cause: cause?.message }, apiError.message);
+      return sendProblem(request, reply, apiError);
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0]!;
+      const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((method) =>
+        app.hasRoute({ method, url: path }),
+      );
+      if (allowed.length > 0) {
+        return sendProblem(
+          request,
+          reply,
+          new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}.`, {
+            headers: { allow: allowed.join(', ') },
+          }),
+        );
+      }
+      return sendProblem(request, reply, new ApiError('NOT_FOUND', `No route ${request.method} ${path}; see /docs.`));
+    });
+  },
+  { name: 'error-handler' },
+);

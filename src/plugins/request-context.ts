@@ -1,0 +1,27 @@
+import fp from 'fastify-plugin';
+import { traceparentOf } from '../logid.js';
+import type { CallContext } from '../rpc/rpc-client.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What a backend call needs to know about this request (log id, client, trace). */
+    callContext(): CallContext;
+  }
+}
+
+/**
+ * Every answer carries the request's log id (fastify's request id, set by `genReqId`), and
+ * every log line too (`requestIdLogLabel: 'logid'`).
+ */
+export default fp(
+  async (app) => {
+    app.decorateRequest('callContext', function (this) {
+      const traceparent = traceparentOf(this.raw);
+      return { logid: this.id, clientAddr: this.ip, log: this.log, ...(traceparent ? { traceparent } : {}) };
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-tt-logid', request.id);
+    });
+  },
+  { name: 'request-context' },
+);

@@ -1,0 +1,20 @@
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { baseInterceptor, errorInterceptor, loggingInterceptor } from '../rpc/interceptors.js';
+import { RpcClient } from '../rpc/rpc-client.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rpc: RpcClient;
+  }
+}
+
+/** The Thrift client for every backend, as `app.rpc`, closed with the app. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const rpc = new RpcClient(config, [app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)]);
+    app.decorate('rpc', rpc);
+    app.addHook('onClose', async () => rpc.close());
+  },
+  { name: 'rpc', dependencies: ['metrics'] },
+);

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsync } from 'fastify';
+import keypoint from '../../gen/thrift/keypoint_types.js';
+import { collectImage } from '../input/collect.js';
+import { inspectImage } from '../input/image.js';
+import { parseOptions } from '../input/options.js';
+import { jsonSchema } from '../schemas/json-schema.js';
+import { KEYPOINT_IMAGE_SIDE, KeypointJsonBody, KeypointMultipartBody, KeypointOptions, KeypointsAnswer } from '../schemas/keypoints.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const binary = { schema: { type: 'string', format: 'binary' } };
+
+const keypointsRoute: FastifyPluginAsync = async (app) => {
+  app.post(
+    '/v1/keypoints',
+    {
+      schema: {
+        tags: ['keypoints'],
+        summary: 'Faces and their 106 landmarks in one photo',
+        description:
+          'Send one JPEG or PNG (32 to 4096 pixels a side) as JSON with base64, as a multipart `image` file, or as the raw body ' +
+          '(`image/jpeg` or `image/png`, options in the query). The format is read from the bytes, not the Content-Type.',
+        body: {
+          content: {
+            'application/json': { schema: jsonSchema(KeypointJsonBody) },
+            'multipart/form-data': { schema: jsonSchema(KeypointMultipartBody) },
+            'image/jpeg': binary,
+            'image/png': binary,
+          },
+        },
+        querystring: jsonSchema(KeypointOptions),
+        response: {
+          200: { description: 'The faces found, largest first (an empty list when there is none).', content: { 'application/json': { schema: jsonSchema(KeypointsAnswer) } } },
+          ...problemResponses([
+            'INVALID_JSON',
+            'INVALID_ARGUMENT',
+            'INVALID_BASE64',
+            'MISSING_IMAGE',
+            'INVALID_IMAGE',
+            'INVALID_MULTIPART',
+            'PAYLOAD_TOO_LARGE',
+            'UNSUPPORTED_MEDIA_TYPE',
+            'UNSUPPORTED_IMAGE_FORMAT',
+            'IMAGE_UNDECODABLE',
+            'IMAGE_DIMENSIONS_UNSUPPORTED',
+            'BACKEND_ERROR',
+            'BACKEND_PROTOCOL_ERROR',
+            'BACKEND_CONNECTION_LOST',
+            'BACKEND_UNAVAILABLE',
+            'BACKEND_OVERLOADED',
+            'BACKEND_TIMEOUT',
+          ]),
+        },
+      },
+    },
+    async (request): Promise<KeypointsAnswer> => {
+      const { image, options, asText } = await collectImage(request, 'image');
+      const { max_faces } = parseOptions(KeypointOptions, options, asText);
+      const info = inspectImage(image, 'image', KEYPOINT_IMAGE_SIDE);
+      const res = await app.rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image, max_faces }), request.callContext());
+      return {
+        logid: request.id,
+        image: { width: res.image_width ?? info.width, height: res.image_height ?? info.height },
+        faces: (res.faces ?? []).map((f) => ({
+          rect: { left: f.rect.left, top: f.rect.top, width: f.rect.width, height: f.rect.height },
+          score: f.score,
+          landmarks: f.landmarks.map((p): [number, number] => [p.x, p.y]),
+          ...(f.yaw != null && f.pitch != null && f.roll != null ? { pose: { yaw: f.yaw, pitch: f.pitch, roll: f.roll } } : {}),
+        })),
+      };
+    },
+  );
+};
+
+export default keypointsRoute;

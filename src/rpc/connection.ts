@@ -1,0 +1,178 @@
+import net from 'node:net';
+import thrift from 'thrift';
+import type { HostPort, ProtocolKind, TransportKind } from '../config.js';
+import { RpcError } from './rpc-error.js';
+import { createMessageReader, createWriteTransport, diagnoseMismatch, PROTOCOLS, type MessageReader } from './transport.js';
+
+/** A service's generated client class, used only as the codec for its methods (send_X / recv_X). */
+export type GeneratedClientClass = new (output: thrift.TTransport, protocol: unknown) => object;
+
+interface CodecClient {
+  _seqid: number;
+  _reqs: Record<number, (err: unknown, result?: unknown) => void>;
+  [method: string]: unknown;
+}
+
+export interface WireOptions {
+  transport: TransportKind;
+  protocol: ProtocolKind;
+  maxFrameBytes: number;
+  /** Env prefix of the backend, named in mismatch hints. */
+  envPrefix: string;
+}
+
+interface InFlight {
+  method: string;
+  seqid: number;
+  resolve: (result: unknown) => void;
+  reject: (err: RpcError) => void;
+  timer: NodeJS.Timeout;
+}
+
+const MAX_SEQID = 0x7fffffff;
+const HEAD_BYTES = 8;
+
+/**
+ * One TCP connection to one backend instance, carrying one call at a time. A call past its
+ * deadline destroys the socket, so a late reply can never be read as another call's answer;
+ * a socket that closes or fails fails its call at once.
+ */
+export class Connection {
+  private readonly codec: CodecClient;
+  private readonly reader: MessageReader;
+  private current: InFlight | undefined;
+  private seqid = 0;
+  /** First bytes of the current reply, kept to name a transport/protocol mismatch. */
+  private head = Buffer.alloc(0);
+  private dead: RpcError | undefined;
+  /** Called once when the connection can no longer be used. */
+  onDead: (() => void) | undefined;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    Client: GeneratedClientClass,
+    private readonly wire: WireOptions,
+  ) {
+    const output = createWriteTransport(wire.transport, (bytes) => socket.write(bytes));
+    this.codec = new Client(output, PROTOCOLS[wire.protocol]) as CodecClient;
+    this.reader = createMessageReader(wire.transport, wire.protocol, wire.maxFrameBytes, (input) => this.onMessage(input));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(new RpcError('connection-lost', `connection error: ${err.message}`, true, { cause: err })));
+    socket.on('close', () => this.fail(new RpcError('connection-lost', this.closedMessage(), true)));
+  }
+
+  static open(addr: HostPort, Client: GeneratedClientClass, wire: WireOptions, timeoutMs: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new RpcError('unavailable', `connect to ${addr.host}:${addr.port} timed out after ${timeoutMs} ms`, false));
+      }, timeoutMs);
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new RpcError('unavailable', `connect to ${addr.host}:${addr.port} failed: ${err.message}`, false, { cause: err }));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        socket.setKeepAlive(true, 30_000);
+        resolve(new Connection(socket, Client, wire));
+      });
+    });
+  }
+
+  get usable(): boolean {
+    return this.dead === undefined && this.current === undefined;
+  }
+
+  call(method: string, request: unknown, deadline: number): Promise<unknown> {
+    if (this.dead) return Promise.reject(new RpcError(this.dead.kind, this.dead.message, false));
+    if (this.current) throw new Error('Connection.call while a call is in flight');
+    this.seqid = this.seqid >= MAX_SEQID ? 1 : this.seqid + 1;
+    this.head = Buffer.alloc(0);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const got = this.head.length === 0 ? 'no byte of a reply arrived' : 'the reply was incomplete';
+        this.fail(new RpcError('timeout', `no reply to ${method} within its deadline (${got})`, true));
+      }, Math.max(0, deadline - Date.now()));
+      this.current = { method, seqid: this.seqid, resolve, reject, timer };
+      try {
+        this.codec._seqid = this.seqid;
+        (this.codec[`send_${method}`] as (req: unknown) => void).call(this.codec, request);
+      } catch (err) {
+        // Serialisation failed before a byte was written: the connection is still clean.
+        clearTimeout(timer);
+        this.current = undefined;
+        reject(new RpcError('protocol', `could not encode the ${method} request: ${(err as Error).message}`, false, { cause: err }));
+      }
+    });
+  }
+
+  destroy(): void {
+    this.fail(new RpcError('connection-lost', 'connection closed by the gateway', false));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.fail(this.protocolError(err));
+    }
+  }
+
+  private onMessage(input: thrift.TProtocol): void {
+    const call = this.current;
+    const { fname, mtype, rseqid } = input.readMessageBegin();
+    if (!call) throw new RpcError('protocol', `unsolicited message "${fname}" from the backend`, true);
+    if (rseqid !== call.seqid || fname !== call.method) {
+      throw new RpcError('protocol', `reply "${fname}" #${rseqid} does not match call "${call.method}" #${call.seqid}`, true);
+    }
+    if (mtype !== thrift.Thrift.MessageType.REPLY && mtype !== thrift.Thrift.MessageType.EXCEPTION) {
+      throw new RpcError('protocol', `unexpected message type ${mtype} in reply`, true);
+    }
+    let outcome: { err: unknown; result?: unknown } | undefined;
+    this.codec._reqs[rseqid] = (err, result) => {
+      outcome = { err, result };
+    };
+    (this.codec[`recv_${call.method}`] as (i: unknown, m: number, s: number) => void).call(this.codec, input, mtype, rseqid);
+    if (!outcome) throw new RpcError('protocol', 'the reply could not be decoded', true);
+    clearTimeout(call.timer);
+    this.current = undefined;
+    if (outcome.err === null || outcome.err === undefined) {
+      call.resolve(outcome.result);
+    } else {
+      const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
+      call.reject(new RpcError('application', `the backend raised: ${message}`, true, { cause: outcome.err }));
+    }
+  }
+
+  private protocolError(err: unknown): RpcError {
+    const hint = diagnoseMismatch(this.head, this.wire.transport, this.wire.protocol);
+    const base = err instanceof RpcError ? err.message : `malformed reply: ${(err as Error).message}`;
+    return new RpcError('protocol', hint ? `${base}; ${hint} (check ${this.wire.envPrefix}_TRANSPORT and ${this.wire.envPrefix}_PROTOCOL)` : base, true, {
+      cause: err,
+    });
+  }
+
+  private closedMessage(): string {
+    const hint = diagnoseMismatch(this.head, this.wire.transport, this.wire.protocol);
+    if (hint) return `the backend closed the connection; ${hint}`;
+    return this.current && this.head.length === 0
+      ? `the backend closed the connection without replying, as backends do with a request in a transport or protocol they do not speak: check that ${this.wire.envPrefix}_TRANSPORT=${this.wire.transport} and ${this.wire.envPrefix}_PROTOCOL=${this.wire.protocol} match the backend`
+      : 'the backend closed the connection';
+  }
+
+  private fail(err: RpcError): void {
+    if (this.dead) return;
+    this.dead = err;
+    this.socket.destroy();
+    const call = this.current;
+    this.current = undefined;
+    if (call) {
+      clearTimeout(call.timer);
+      call.reject(err);
+    }
+    this.onDead?.();
+  }
+}

@@ -1,0 +1,66 @@
+import base from '../../gen/thrift/base_types.js';
+import { ApiError, backendStatusError, type ErrorCode } from '../errors.js';
+import type { Interceptor } from './rpc-client.js';
+import { RpcError, type RpcErrorKind } from './rpc-error.js';
+
+/** Fills field 255 of every request: the log id, who calls, for whom, and the trace context. */
+export function baseInterceptor(caller: string): Interceptor {
+  return (next) => (call) => {
+    const { ctx } = call;
+    call.request.Base = new base.Base({
+      LogID: ctx.logid,
+      Caller: caller,
+      Addr: ctx.clientAddr,
+      Client: ctx.partner ?? '',
+      ...(ctx.traceparent ? { Extra: { traceparent: ctx.traceparent } } : {}),
+    });
+    return next(call);
+  };
+}
+
+const RPC_ERROR_CODES: Record<RpcErrorKind, ErrorCode> = {
+  timeout: 'BACKEND_TIMEOUT',
+  unavailable: 'BACKEND_UNAVAILABLE',
+  'connection-lost': 'BACKEND_CONNECTION_LOST',
+  protocol: 'BACKEND_PROTOCOL_ERROR',
+  application: 'BACKEND_ERROR',
+};
+
+/**
+ * Turns transport failures and non-zero `BaseResp.StatusCode` into catalogue errors. Wire
+ * problems are described by the gateway's own words (safe to show); what the backend said
+ * stays in `cause`, for the log.
+ */
+export const errorInterceptor: Interceptor = (next) => async (call) => {
+  let response: { BaseResp?: { StatusCode?: number; StatusMessage?: string } };
+  try {
+    response = (await next(call)) as typeof response;
+  } catch (err) {
+    if (!(err instanceof RpcError)) throw err;
+    const code = RPC_ERROR_CODES[err.kind];
+    // The gateway's own diagnosis of a broken exchange (it may name a transport mismatch) helps
+    // the partner report it; it holds nothing the backend said.
+    const message = err.kind === 'protocol' || err.kind === 'connection-lost' ? `The ${call.backend} backend call failed: ${err.message}.` : undefined;
+    throw new ApiError(code, message, { cause: err });
+  }
+  const status = response.BaseResp?.StatusCode ?? 0;
+  if (status !== 0) throw backendStatusError(call.backend, status, response.BaseResp?.StatusMessage ?? '');
+  return response;
+};
+
+/** One debug line per call with its duration and instance; failures at warn with their cause. */
+export const loggingInterceptor: Interceptor = (next) => async (call) => {
+  const started = performance.now();
+  try {
+    const response = await next(call);
+    call.ctx.log.debug({ backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started }, 'backend call');
+    return response;
+  } catch (err) {
+    const cause = err instanceof ApiError ? err.cause : err;
+    call.ctx.log.warn(
+      { backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started, err: cause },
+      'backend call failed',
+    );
+    throw err;
+  }
+};

@@ -1,0 +1,129 @@
+import type { HostPort } from '../config.js';
+import { Connection, type GeneratedClientClass, type WireOptions } from './connection.js';
+import { RpcError } from './rpc-error.js';
+
+export interface PoolOptions {
+  wire: WireOptions;
+  maxConnections: number;
+  connectTimeoutMs: number;
+}
+
+interface Waiter {
+  resolve: (conn: Connection) => void;
+  reject: (err: RpcError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Connections to one backend instance: made lazily, at most `maxConnections`, each lent to
+ * one call at a time; a broken one is dropped and the next call makes a new one.
+ */
+export class InstancePool {
+  readonly address: string;
+  private readonly idle: Connection[] = [];
+  private readonly waiters: Waiter[] = [];
+  private open = 0;
+  private closed = false;
+  /** Calls holding a connection or waiting for one: what least-loaded balancing compares. */
+  inFlight = 0;
+  lastError: string | undefined;
+
+  constructor(
+    readonly addr: HostPort,
+    private readonly Client: GeneratedClientClass,
+    private readonly opts: PoolOptions,
+  ) {
+    this.address = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+  }
+
+  async call(method: string, request: unknown, deadline: number): Promise<unknown> {
+    this.inFlight++;
+    try {
+      const conn = await this.acquire(deadline);
+      try {
+        return await conn.call(method, request, deadline);
+      } finally {
+        this.release(conn);
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Opens one connection to see whether the instance answers (for readiness). */
+  async probe(timeoutMs: number): Promise<void> {
+    const conn = await this.connect(Math.min(timeoutMs, this.opts.connectTimeoutMs));
+    this.release(conn);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const conn of this.idle.splice(0)) conn.destroy();
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new RpcError('unavailable', 'the gateway is shutting down', false));
+    }
+  }
+
+  private acquire(deadline: number): Promise<Connection> {
+    if (this.closed) return Promise.reject(new RpcError('unavailable', 'the gateway is shutting down', false));
+    const conn = this.idle.pop();
+    if (conn) return Promise.resolve(conn);
+    if (this.open < this.opts.maxConnections) {
+      return this.connect(Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          reject(new RpcError('timeout', `all ${this.opts.maxConnections} connections to ${this.address} stayed busy until the deadline`, false));
+        }, Math.max(0, deadline - Date.now())),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private async connect(timeoutMs: number): Promise<Connection> {
+    this.open++;
+    let conn: Connection;
+    try {
+      conn = await Connection.open(this.addr, this.Client, this.opts.wire, timeoutMs);
+    } catch (err) {
+      this.open--;
+      this.lastError = (err as Error).message;
+      this.serveWaiter();
+      throw err;
+    }
+    this.lastError = undefined;
+    conn.onDead = () => {
+      this.open--;
+      const i = this.idle.indexOf(conn);
+      if (i >= 0) this.idle.splice(i, 1);
+      this.serveWaiter();
+    };
+    return conn;
+  }
+
+  private release(conn: Connection): void {
+    if (!conn.usable) return; // a dead one was already counted out by onDead
+    if (this.closed) return conn.destroy();
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(conn);
+    } else {
+      this.idle.push(conn);
+    }
+  }
+
+  /** A slot freed up: let the oldest waiter open a new connection in it. */
+  private serveWaiter(): void {
+    if (this.closed || this.open >= this.opts.maxConnections) return;
+    const waiter = this.waiters.shift();
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    this.connect(this.opts.connectTimeoutMs).then(waiter.resolve, waiter.reject);
+  }
+}

@@ -1,0 +1,36 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { launchReferenceBackend, type LaunchedBackend } from './backends/launch.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+
+// Backends left unset are served by the built-in CPU references, so `npm start` needs nothing else.
+const launched: LaunchedBackend[] = [];
+for (const backend of Object.values(config.backends)) {
+  if (backend.instances) continue;
+  const ref = await launchReferenceBackend(backend);
+  launched.push(ref);
+  backend.instances = [{ host: '127.0.0.1', port: ref.port }];
+}
+
+const app = await buildApp(config);
+for (const ref of launched) {
+  ref.child.once('exit', (code, signal) => app.log.error({ code, signal }, 'a reference backend exited; its routes will answer 503'));
+}
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after an error');
+  else app.log.info({ signal }, 'shutting down');
+  await app.close();
+  for (const ref of launched) ref.child.kill('SIGTERM');
+});
+
+await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,40 @@
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+export interface TestGateway {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  /** Every log line the gateway wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** The real app on a free loopback port, configured from `env` as the process would be. */
+export async function startGateway(env: Record<string, string>): Promise<TestGateway> {
+  const logs: Array<Record<string, unknown>> = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'debug', ...env }), { logStream });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}`, port, logs, close: () => app.close() };
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  message: string;
+  detail: string;
+  logid: string;
+  errors?: Array<{ field: string; message: string }>;
+}
