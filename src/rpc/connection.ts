@@ -158,9 +158,11 @@ export class Connection {
   private closedMessage(): string {
     const hint = diagnoseMismatch(this.head, this.wire.transport, this.wire.protocol);
     if (hint) return `the backend closed the connection; ${hint}`;
-    return this.current && this.head.length === 0
+    // Only a first call can tell of a mismatch: a reused connection may just have been closed by
+    // a backend restarting.
+    return this.current && this.head.length === 0 && this.seqid === 1
       ? `the backend closed the connection without replying, as backends do with a request in a transport or protocol they do not speak: check that ${this.wire.envPrefix}_TRANSPORT=${this.wire.transport} and ${this.wire.envPrefix}_PROTOCOL=${this.wire.protocol} match the backend`
-      : 'the backend closed the connection';
+      : 'the backend closed the connection before replying';
   }
 
   private fail(err: RpcError): void {

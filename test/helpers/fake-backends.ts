@@ -22,7 +22,7 @@ export const status = (code: number, message = `status ${code}`) =>
 /** A real Thrift keypoint server whose answers the test decides. */
 export async function fakeKeypoint(
   handler: DetectHandler,
-  wire: { transport?: TransportKind; protocol?: ProtocolKind } = {},
+  wire: { transport?: TransportKind; protocol?: ProtocolKind; port?: number } = {},
 ): Promise<FakeKeypoint> {
   const requests: keypoint.DetectRequest[] = [];
   const server = await serveThrift(
@@ -33,7 +33,7 @@ export async function fakeKeypoint(
         return handler(req);
       },
     },
-    { host: '127.0.0.1', port: 0, transport: wire.transport ?? 'framed', protocol: wire.protocol ?? 'binary', maxFrameBytes: 64 << 20 },
+    { host: '127.0.0.1', port: wire.port ?? 0, transport: wire.transport ?? 'framed', protocol: wire.protocol ?? 'binary', maxFrameBytes: 64 << 20 },
   );
   return { ...server, requests, address: `127.0.0.1:${server.port}` };
 }

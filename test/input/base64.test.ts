@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { decodeBase64 } from '../../src/input/base64.js';
+import { ApiError } from '../../src/errors.js';
+
+test('decodes what Buffer encodes, for every length and padding', () => {
+  for (let n = 1; n < 200; n++) {
+    const bytes = randomBytes(n);
+    assert.deepEqual(decodeBase64(bytes.toString('base64'), 'f'), bytes);
+  }
+});
+
+test('accepts a data URI prefix of any image type', () => {
+  const bytes = randomBytes(30);
+  for (const prefix of ['data:image/png;base64,', 'data:image/jpeg;base64,', 'DATA:image/svg+xml;base64,', 'data:;base64,']) {
+    assert.deepEqual(decodeBase64(prefix + bytes.toString('base64'), 'f'), bytes);
+  }
+});
+
+test('refuses, with the position, whatever Buffer.from would decode leniently', () => {
+  const good = randomBytes(30).toString('base64');
+  for (const bad of [
+    good.slice(0, 10) + ' ' + good.slice(11),
+    good.slice(0, 10) + '\n' + good.slice(11),
+    good.slice(0, 10) + '-' + good.slice(11),
+    good.slice(0, 10) + '_' + good.slice(11),
+    good.slice(0, 10) + 'é' + good.slice(11),
+    good.slice(0, 10) + '=' + good.slice(11),
+    good.slice(0, -1),
+    good + 'A',
+    'QQ',
+    'QQ=',
+    'Q===',
+    'QR==',
+    'QUJ=',
+    'data:image/png;base64,',
+    '',
+  ]) {
+    assert.throws(
+      () => decodeBase64(bad, 'image'),
+      (err: unknown) => err instanceof ApiError && err.code === 'INVALID_BASE64' && err.message.startsWith('"image" is not valid base64'),
+      JSON.stringify(bad),
+    );
+  }
+});

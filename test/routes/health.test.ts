@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { closedPort, fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { startGateway } from '../helpers/gateway.js';
+
+test('/healthz answers while the process serves', async () => {
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
+  const res = await fetch(`${gw.url}/healthz`);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { status: 'ok' });
+  await gw.close();
+});
+
+test('/readyz is 200 when every backend has a reachable instance, with the state of each', async () => {
+  const be = await fakeKeypoint(() => ok());
+  const down = await closedPort();
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `${be.address},127.0.0.1:${down}` });
+  const res = await fetch(`${gw.url}/readyz`);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { status: string; backends: { keypoint: Array<{ address: string; state: string }> } };
+  assert.equal(body.status, 'ready');
+  assert.deepEqual(
+    body.backends.keypoint.map((i) => [i.address, i.state]),
+    [
+      [be.address, 'up'],
+      [`127.0.0.1:${down}`, 'down'],
+    ],
+  );
+  await gw.close();
+  await be.close();
+});
+
+test('/readyz is 503 NOT_READY, as problem+json, when a backend has no reachable instance', async () => {
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
+  const res = await fetch(`${gw.url}/readyz`);
+  assert.equal(res.status, 503);
+  assert.match(res.headers.get('content-type')!, /^application\/problem\+json/);
+  assert.equal(res.headers.get('retry-after'), '1');
+  const body = (await res.json()) as { code: string; message: string; backends: { keypoint: Array<{ state: string; error: string }> } };
+  assert.equal(body.code, 'NOT_READY');
+  assert.match(body.message, /keypoint/);
+  assert.equal(body.backends.keypoint[0]!.state, 'down');
+  assert.match(body.backends.keypoint[0]!.error, /ECONNREFUSED/);
+  await gw.close();
+});
+
+test('/metrics is Prometheus text with the request and backend call series', async () => {
+  const be = await fakeKeypoint(() => ok());
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address });
+  await fetch(`${gw.url}/v1/keypoints`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: Buffer.from('89504e470d0a1a0a0000000d4948445200000040000000400806000000', 'hex'),
+  });
+  const res = await fetch(`${gw.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /^text\/plain/);
+  const text = await res.text();
+  assert.match(text, /visiongate_http_requests_total\{method="POST",route="\/v1\/keypoints",status="200"\} 1/);
+  assert.match(text, /visiongate_backend_call_duration_seconds_count\{backend="keypoint",method="Detect",instance="127\.0\.0\.1:\d+",outcome="ok"\} 1/);
+  assert.match(text, /process_cpu_user_seconds_total/);
+  await gw.close();
+  await be.close();
+});

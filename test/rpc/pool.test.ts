@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import keypoint from '../../gen/thrift/keypoint_types.js';
+import { ApiError } from '../../src/errors.js';
+import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { ctx, rpcClient } from '../helpers/rpc.js';
+
+const request = () => new keypoint.DetectRequest({ image: Buffer.from('x') });
+
+test('connections are made lazily, reused, and capped per instance', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const be = await fakeKeypoint(async () => {
+    peak = Math.max(peak, ++inFlight);
+    await sleep(30);
+    inFlight--;
+    return ok();
+  });
+  const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '3' });
+  await sleep(50);
+  assert.equal(be.requests.length, 0);
+  await Promise.all(Array.from({ length: 12 }, () => rpc.call('keypoint', 'Detect', request(), ctx())));
+  assert.equal(be.requests.length, 12);
+  assert.equal(peak, 3, 'never more calls at once than connections');
+  rpc.close();
+  await be.close();
+});
+
+test('after a backend restart, the next call goes through on a new connection', async (t) => {
+  const be = await fakeKeypoint(() => ok());
+  const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1' });
+  t.after(() => rpc.close());
+  await rpc.call('keypoint', 'Detect', request(), ctx());
+  await be.close(); // drops the pooled connection
+  await sleep(20);
+  await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), (e: unknown) => e instanceof ApiError && e.code === 'BACKEND_UNAVAILABLE');
+  const back = await fakeKeypoint(() => ok({ image_width: 9 }), { port: be.port });
+  t.after(() => back.close());
+  assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 9);
+});
