@@ -1,19 +1,17 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { decodeBase64 } from './base64.js';
+import type { OptionValues } from './options.js';
 
 /** One image and the options beside it, from any of the contract's three body forms. */
 export interface CollectedImage {
   image: Buffer;
-  /** Option values; text when `asText` (query string, multipart fields), JSON values otherwise. */
-  options: Record<string, unknown>;
-  asText: boolean;
+  options: OptionValues;
 }
 
 /**
- * JSON `{image: base64, ...options}` (options in the body only), multipart with an `image`
- * file part and option fields (or query parameters; a field wins), or a raw image body with
- * options in the query string.
+ * JSON `{image: base64, ...options}`, multipart with an `image` file part and option fields,
+ * or a raw image body; with each, options may also be query parameters (a body value wins).
  */
 export async function collectImage(request: FastifyRequest, field: string): Promise<CollectedImage> {
   const query = request.query as Record<string, string | string[]>;
@@ -22,25 +20,21 @@ export async function collectImage(request: FastifyRequest, field: string): Prom
   }
   if (request.isMultipart()) return collectMultipart(request, field, query);
   const body = request.body;
-  if (Buffer.isBuffer(body)) return { image: body, options: query, asText: true };
+  if (Buffer.isBuffer(body)) return { image: body, options: { text: query } };
   if (body === undefined || body === null) {
     throw new ApiError('MISSING_IMAGE', `No image was sent: send JSON with "${field}" in base64, a multipart "${field}" file, or the raw image bytes.`);
   }
   if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError('INVALID_ARGUMENT', 'The JSON body must be an object.');
-  const { [field]: value, ...options } = body as Record<string, unknown>;
+  const { [field]: value, ...json } = body as Record<string, unknown>;
   if (value === undefined) throw new ApiError('MISSING_IMAGE', `The JSON body has no "${field}" member.`, { errors: [{ field, message: 'is required' }] });
   if (typeof value !== 'string') {
     throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a base64 string.`, { errors: [{ field, message: 'must be a base64 string' }] });
   }
-  // Query values are text, JSON values are not: mixing them would validate each by other rules.
-  if (Object.keys(query).length > 0) {
-    throw new ApiError('INVALID_ARGUMENT', 'With a JSON body, put the options in the body, not the query string.');
-  }
-  return { image: decodeBase64(value, field), options, asText: false };
+  return { image: decodeBase64(value, field), options: { text: query, json } };
 }
 
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<CollectedImage> {
-  const options: Record<string, unknown> = { ...query };
+  const text: Record<string, unknown> = { ...query };
   let image: Buffer | undefined;
   for await (const part of request.parts()) {
     if (part.type === 'file') {
@@ -53,9 +47,9 @@ async function collectMultipart(request: FastifyRequest, field: string, query: R
     } else if (part.fieldname === field) {
       throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a file part, not a text field.`);
     } else {
-      options[part.fieldname] = part.value;
+      text[part.fieldname] = part.value;
     }
   }
   if (!image) throw new ApiError('MISSING_IMAGE', `The multipart body has no "${field}" file part.`, { errors: [{ field, message: 'is required' }] });
-  return { image, options, asText: true };
+  return { image, options: { text } };
 }

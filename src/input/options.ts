@@ -4,14 +4,20 @@ import { jsonSchema } from '../schemas/json-schema.js';
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
+/** Option values as they came: text (query string, multipart fields) and JSON (body members). */
+export interface OptionValues {
+  text: Record<string, unknown>;
+  json?: Record<string, unknown>;
+}
+
 /**
- * Validates a route's options with its zod schema, whichever form they came in. Values from a
- * query string or multipart fields are text: those the schema declares numeric are converted
- * first when they look like numbers (anything else fails validation with the field's message).
+ * Validates a route's options with its zod schema, whichever form they came in. Text values
+ * that the schema declares numeric are converted first when they look like numbers (anything
+ * else fails validation with the field's message); JSON values are taken as they are, and win
+ * over text values of the same name.
  */
-export function parseOptions<S extends z.ZodObject>(schema: S, values: Record<string, unknown>, asText: boolean): z.output<S> {
-  const input = asText ? fromText(schema, values) : values;
-  const parsed = schema.safeParse(input);
+export function parseOptions<S extends z.ZodObject>(schema: S, values: OptionValues): z.output<S> {
+  const parsed = schema.safeParse({ ...fromText(schema, values.text), ...values.json });
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'

@@ -18,7 +18,8 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
         summary: 'Faces and their 106 landmarks in one photo',
         description:
           'Send one JPEG or PNG (32 to 4096 pixels a side) as JSON with base64, as a multipart `image` file, or as the raw body ' +
-          '(`image/jpeg` or `image/png`, options in the query). The format is read from the bytes, not the Content-Type.',
+          '(`image/jpeg` or `image/png`). Options may be query parameters with any form; a body value wins. ' +
+          'The format is read from the bytes, not the Content-Type.',
         body: {
           content: {
             'application/json': { schema: jsonSchema(KeypointJsonBody) },
@@ -53,8 +54,8 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
       },
     },
     async (request): Promise<KeypointsAnswer> => {
-      const { image, options, asText } = await collectImage(request, 'image');
-      const { max_faces } = parseOptions(KeypointOptions, options, asText);
+      const { image, options } = await collectImage(request, 'image');
+      const { max_faces } = parseOptions(KeypointOptions, options);
       const info = inspectImage(image, 'image', KEYPOINT_IMAGE_SIDE);
       const res = await app.rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image, max_faces }), request.callContext());
       return {
