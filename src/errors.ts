@@ -30,6 +30,31 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** What a route that takes one image in any body form can refuse (for its OpenAPI entry). */
+export const IMAGE_INPUT_ERRORS: ErrorCode[] = [
+  'INVALID_JSON',
+  'INVALID_ARGUMENT',
+  'INVALID_BASE64',
+  'MISSING_IMAGE',
+  'INVALID_IMAGE',
+  'INVALID_MULTIPART',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'UNSUPPORTED_IMAGE_FORMAT',
+  'IMAGE_DIMENSIONS_UNSUPPORTED',
+];
+
+/** What any backend call can end in. */
+export const BACKEND_CALL_ERRORS: ErrorCode[] = [
+  'IMAGE_UNDECODABLE',
+  'BACKEND_ERROR',
+  'BACKEND_PROTOCOL_ERROR',
+  'BACKEND_CONNECTION_LOST',
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_OVERLOADED',
+  'BACKEND_TIMEOUT',
+];
+
 interface CatalogueEntry {
   status: number;
   message: string;

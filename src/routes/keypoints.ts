@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import keypoint from '../../gen/thrift/keypoint_types.js';
+import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
@@ -31,25 +32,7 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
         querystring: jsonSchema(KeypointOptions),
         response: {
           200: { description: 'The faces found, largest first (an empty list when there is none).', content: { 'application/json': { schema: jsonSchema(KeypointsAnswer) } } },
-          ...problemResponses([
-            'INVALID_JSON',
-            'INVALID_ARGUMENT',
-            'INVALID_BASE64',
-            'MISSING_IMAGE',
-            'INVALID_IMAGE',
-            'INVALID_MULTIPART',
-            'PAYLOAD_TOO_LARGE',
-            'UNSUPPORTED_MEDIA_TYPE',
-            'UNSUPPORTED_IMAGE_FORMAT',
-            'IMAGE_UNDECODABLE',
-            'IMAGE_DIMENSIONS_UNSUPPORTED',
-            'BACKEND_ERROR',
-            'BACKEND_PROTOCOL_ERROR',
-            'BACKEND_CONNECTION_LOST',
-            'BACKEND_UNAVAILABLE',
-            'BACKEND_OVERLOADED',
-            'BACKEND_TIMEOUT',
-          ]),
+          ...problemResponses([...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },
       },
     },
