@@ -9,6 +9,7 @@ import metrics from './plugins/metrics.js';
 import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
 import health from './routes/health.js';
+import image3d from './routes/image3d.js';
 import keypoints from './routes/keypoints.js';
 
 export interface AppOptions {
@@ -55,5 +56,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(docs);
   await app.register(health);
   await app.register(keypoints);
+  await app.register(image3d);
   return app;
 }

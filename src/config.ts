@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
-export const BACKEND_NAMES = ['keypoint'] as const;
+export const BACKEND_NAMES = ['keypoint', 'image3d'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export type TransportKind = 'framed' | 'buffered';
@@ -60,7 +60,7 @@ const hostPortList = z
     return out;
   });
 
-const DEFAULT_TIMEOUT_MS: Record<BackendName, number> = { keypoint: 10_000 };
+const DEFAULT_TIMEOUT_MS: Record<BackendName, number> = { keypoint: 10_000, image3d: 10_000 };
 
 function backendSchema(name: BackendName) {
   const p = name.toUpperCase();

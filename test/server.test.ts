@@ -14,8 +14,9 @@ function start(env: Record<string, string>) {
   });
 }
 
-test('the server starts the reference backend, serves keypoints, and exits 0 on SIGTERM', async () => {
-  const child = start({ PORT: '0', KEYPOINT_BACKENDS: '' });
+test('the server starts the reference backends, serves keypoints and videos, and exits 0 on SIGTERM', async (t) => {
+  const child = start({ PORT: '0', KEYPOINT_BACKENDS: '', IMAGE3D_BACKENDS: '' });
+  t.after(() => child.kill('SIGKILL'));
   let out = '';
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -29,11 +30,19 @@ test('the server starts the reference backend, serves keypoints, and exits 0 on 
   const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('astronaut.png') });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { faces: unknown[] }).faces.length, 1);
+  const video = await fetch(`${url}/v1/image3d/videos?format=gif&duration_ms=1000`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png' },
+    body: fixture('coffee.png'),
+  });
+  assert.equal(video.status, 200);
+  assert.equal(video.headers.get('content-type'), 'image/gif');
   assert.equal((await fetch(`${url}/readyz`)).status, 200);
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 0, out);
   assert.match(out, /keypoint reference backend listening/);
+  assert.match(out, /image3d reference backend listening/);
 });
 
 test('invalid configuration stops the process with one line naming the variable', async () => {

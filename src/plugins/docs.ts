@@ -21,6 +21,7 @@ export default fp(
         },
         tags: [
           { name: 'keypoints', description: 'Faces and landmarks' },
+          { name: 'image3d', description: 'Photos to videos with 3D camera motion' },
           { name: 'operations', description: 'Health and readiness' },
         ],
       },

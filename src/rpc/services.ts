@@ -1,3 +1,5 @@
+import Image3DService from '../../gen/thrift/Image3DService.js';
+import type image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import type keypoint from '../../gen/thrift/keypoint_types.js';
 import type { BackendName } from '../config.js';
@@ -6,8 +8,10 @@ import type { GeneratedClientClass } from './connection.js';
 /** Each backend's methods, with the request and response types the IDL gives them. */
 export interface BackendMethods {
   keypoint: { Detect: { request: keypoint.DetectRequest; response: keypoint.DetectResponse } };
+  image3d: { Render: { request: image3d.RenderRequest; response: image3d.RenderResponse } };
 }
 
 export const SERVICE_CLIENTS: Record<BackendName, GeneratedClientClass> = {
   keypoint: KeypointService.Client as unknown as GeneratedClientClass,
+  image3d: Image3DService.Client as unknown as GeneratedClientClass,
 };

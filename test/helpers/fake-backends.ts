@@ -1,34 +1,27 @@
 import net, { type AddressInfo } from 'node:net';
 import base from '../../gen/thrift/base_types.js';
+import Image3DService from '../../gen/thrift/Image3DService.js';
+import image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import type { ProtocolKind, TransportKind } from '../../src/config.js';
 import { serveThrift, type RunningServer } from '../../src/backends/thrift-server.js';
 
-export type DetectHandler = (req: keypoint.DetectRequest) => Promise<keypoint.DetectResponse> | keypoint.DetectResponse;
-
-export interface FakeKeypoint extends RunningServer {
+export interface FakeBackend<Req> extends RunningServer {
   /** Every request the backend received, in order. */
-  requests: keypoint.DetectRequest[];
+  requests: Req[];
   address: string;
 }
 
-export const ok = (fields: Partial<keypoint.DetectResponse> = {}) =>
-  new keypoint.DetectResponse({ faces: [], BaseResp: new base.BaseResp({ StatusCode: 0 }), ...fields });
+type Wire = { transport?: TransportKind; protocol?: ProtocolKind; port?: number };
 
-export const status = (code: number, message = `status ${code}`) =>
-  new keypoint.DetectResponse({ BaseResp: new base.BaseResp({ StatusCode: code, StatusMessage: message }) });
-
-/** A real Thrift keypoint server whose answers the test decides. */
-export async function fakeKeypoint(
-  handler: DetectHandler,
-  wire: { transport?: TransportKind; protocol?: ProtocolKind; port?: number } = {},
-): Promise<FakeKeypoint> {
-  const requests: keypoint.DetectRequest[] = [];
+/** A real Thrift server for one method, whose answers the test decides. */
+async function fakeService<Req, Res>(Processor: unknown, method: string, handler: (req: Req) => Promise<Res> | Res, wire: Wire): Promise<FakeBackend<Req>> {
+  const requests: Req[] = [];
   const server = await serveThrift(
-    KeypointService.Processor,
+    Processor,
     {
-      Detect: async (req: keypoint.DetectRequest) => {
+      [method]: async (req: Req) => {
         requests.push(req);
         return handler(req);
       },
@@ -37,6 +30,20 @@ export async function fakeKeypoint(
   );
   return { ...server, requests, address: `127.0.0.1:${server.port}` };
 }
+
+export type FakeKeypoint = FakeBackend<keypoint.DetectRequest>;
+
+export const fakeKeypoint = (handler: (req: keypoint.DetectRequest) => Promise<keypoint.DetectResponse> | keypoint.DetectResponse, wire: Wire = {}) =>
+  fakeService(KeypointService.Processor, 'Detect', handler, wire);
+
+export const fakeImage3d = (handler: (req: image3d.RenderRequest) => Promise<image3d.RenderResponse> | image3d.RenderResponse, wire: Wire = {}) =>
+  fakeService(Image3DService.Processor, 'Render', handler, wire);
+
+export const ok = (fields: Partial<keypoint.DetectResponse> = {}) =>
+  new keypoint.DetectResponse({ faces: [], BaseResp: new base.BaseResp({ StatusCode: 0 }), ...fields });
+
+export const status = (code: number, message = `status ${code}`) =>
+  new keypoint.DetectResponse({ BaseResp: new base.BaseResp({ StatusCode: code, StatusMessage: message }) });
 
 export interface RawBackend {
   address: string;

@@ -1,52 +1,67 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closedPort, fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import image3d from '../../gen/thrift/image3d_types.js';
+import { closedPort, fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { startGateway } from '../helpers/gateway.js';
 
-test('/healthz answers while the process serves', async () => {
+test('/healthz answers while the process serves', async (t) => {
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
+  t.after(() => gw.close());
   const res = await fetch(`${gw.url}/healthz`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { status: 'ok' });
-  await gw.close();
 });
 
-test('/readyz is 200 when every backend has a reachable instance, with the state of each', async () => {
+test('/readyz is 200 when every backend has a reachable instance, with the state of each', async (t) => {
   const be = await fakeKeypoint(() => ok());
+  t.after(() => be.close());
+  const be3d = await fakeImage3d(() => new image3d.RenderResponse());
+  t.after(() => be3d.close());
   const down = await closedPort();
-  const gw = await startGateway({ KEYPOINT_BACKENDS: `${be.address},127.0.0.1:${down}` });
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `${be.address},127.0.0.1:${down}`, IMAGE3D_BACKENDS: be3d.address });
+  t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
   assert.equal(res.status, 200);
-  const body = (await res.json()) as { status: string; backends: { keypoint: Array<{ address: string; state: string }> } };
+  const body = (await res.json()) as { status: string; backends: Record<string, Array<{ address: string; state: string }>> };
   assert.equal(body.status, 'ready');
+  assert.deepEqual(body.backends.image3d!.map((i) => i.state), ['up']);
   assert.deepEqual(
-    body.backends.keypoint.map((i) => [i.address, i.state]),
+    body.backends.keypoint!.map((i) => [i.address, i.state]),
     [
       [be.address, 'up'],
       [`127.0.0.1:${down}`, 'down'],
     ],
   );
-  await gw.close();
-  await be.close();
 });
 
-test('/readyz is 503 NOT_READY, as problem+json, when a backend has no reachable instance', async () => {
-  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
+test('/readyz is 503 NOT_READY, as problem+json, when a backend has no reachable instance', async (t) => {
+  const be3d = await fakeImage3d(() => new image3d.RenderResponse());
+  t.after(() => be3d.close());
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, IMAGE3D_BACKENDS: be3d.address });
+  t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
   assert.equal(res.status, 503);
   assert.match(res.headers.get('content-type')!, /^application\/problem\+json/);
   assert.equal(res.headers.get('retry-after'), '1');
   const body = (await res.json()) as { code: string; message: string; backends: { keypoint: Array<{ state: string; error: string }> } };
   assert.equal(body.code, 'NOT_READY');
-  assert.match(body.message, /keypoint/);
+  assert.match(body.message, /of: keypoint\.$/);
   assert.equal(body.backends.keypoint[0]!.state, 'down');
   assert.match(body.backends.keypoint[0]!.error, /ECONNREFUSED/);
-  await gw.close();
 });
 
-test('/metrics is Prometheus text with the request and backend call series', async () => {
+test('/readyz counts a backend with no instances configured as not ready', async (t) => {
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
+  t.after(() => gw.close());
+  const body = (await (await fetch(`${gw.url}/readyz`)).json()) as { message: string };
+  assert.match(body.message, /keypoint, image3d/);
+});
+
+test('/metrics is Prometheus text with the request and backend call series', async (t) => {
   const be = await fakeKeypoint(() => ok());
+  t.after(() => be.close());
   const gw = await startGateway({ KEYPOINT_BACKENDS: be.address });
+  t.after(() => gw.close());
   await fetch(`${gw.url}/v1/keypoints`, {
     method: 'POST',
     headers: { 'content-type': 'image/png' },
@@ -59,6 +74,4 @@ test('/metrics is Prometheus text with the request and backend call series', asy
   assert.match(text, /visiongate_http_requests_total\{method="POST",route="\/v1\/keypoints",status="200"\} 1/);
   assert.match(text, /visiongate_backend_call_duration_seconds_count\{backend="keypoint",method="Detect",instance="127\.0\.0\.1:\d+",outcome="ok"\} 1/);
   assert.match(text, /process_cpu_user_seconds_total/);
-  await gw.close();
-  await be.close();
 });

@@ -8,7 +8,7 @@ import { ctx, rpcClient } from '../helpers/rpc.js';
 
 const request = () => new keypoint.DetectRequest({ image: Buffer.from('x') });
 
-test('connections are made lazily, reused, and capped per instance', async () => {
+test('connections are made lazily, reused, and capped per instance', async (t) => {
   let inFlight = 0;
   let peak = 0;
   const be = await fakeKeypoint(async () => {
@@ -17,14 +17,14 @@ test('connections are made lazily, reused, and capped per instance', async () =>
     inFlight--;
     return ok();
   });
+  t.after(() => be.close());
   const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '3' });
+  t.after(() => rpc.close());
   await sleep(50);
   assert.equal(be.requests.length, 0);
   await Promise.all(Array.from({ length: 12 }, () => rpc.call('keypoint', 'Detect', request(), ctx())));
   assert.equal(be.requests.length, 12);
   assert.equal(peak, 3, 'never more calls at once than connections');
-  rpc.close();
-  await be.close();
 });
 
 test('after a backend restart, the next call goes through on a new connection', async (t) => {

@@ -1,0 +1,17 @@
+import Image3DService from '../../../gen/thrift/Image3DService.js';
+import { serveThrift, type RunningServer, type ServeOptions } from '../thrift-server.js';
+import { image3dHandler } from './handler.js';
+import { Renderer } from './renderer.js';
+
+/** The CPU reference image3d backend: a real Thrift server rendering real videos. */
+export async function startImage3dBackend(opts: ServeOptions): Promise<RunningServer> {
+  const renderer = new Renderer();
+  const server = await serveThrift(Image3DService.Processor, image3dHandler(renderer), opts);
+  return {
+    port: server.port,
+    close: async () => {
+      await server.close();
+      await renderer.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
+import { intRange } from './json-schema.js';
+
+/** The IDL's limits (idl/image3d.thrift). */
+export const IMAGE3D_IMAGE_SIDE = { min: 64, max: 4096 };
+export const MOTIONS = ['zoom', 'swing', 'circle', 'dolly_zoom'] as const;
+export const VIDEO_FORMATS = ['mp4', 'gif'] as const;
+
+const speedMessage = 'must be a number from 0.25 to 4.0';
+
+export const Image3dOptions = z.strictObject({
+  speed: z
+    .number({ error: speedMessage })
+    .min(0.25, speedMessage)
+    .max(4, speedMessage)
+    .default(1)
+    .meta({ description: 'Playback speed: at 2.0 the video lasts half as long as at 1.0.', example: 1 }),
+  motion: z
+    .enum(MOTIONS, { error: `must be one of ${MOTIONS.join(', ')}` })
+    .default('zoom')
+    .meta({ description: 'The camera path.', example: 'zoom' }),
+  duration_ms: intRange(1000, 10000)
+    .default(3000)
+    .meta({ description: 'Length of the camera path at speed 1.0, in milliseconds.', example: 3000 }),
+  format: z
+    .enum(VIDEO_FORMATS, { error: `must be one of ${VIDEO_FORMATS.join(', ')}` })
+    .default('mp4')
+    .meta({ description: 'The video format: H.264 MP4 or animated GIF.', example: 'mp4' }),
+});
+
+export const Image3dJsonBody = Image3dOptions.extend({
+  image: z.string().meta({
+    description: 'The photo, JPEG or PNG, 64 to 4096 pixels a side, in standard base64 (a `data:` prefix is fine).',
+    format: 'byte',
+    example: EXAMPLE_FACE_JPEG_BASE64,
+  }),
+});
+export const Image3dMultipartBody = Image3dOptions.extend({
+  image: z.string().meta({ description: 'The photo file, JPEG or PNG.', format: 'binary' }),
+});
+
+export const Image3dJsonAnswer = z.object({
+  logid: z.string(),
+  mime_type: z.enum(['video/mp4', 'image/gif']),
+  frame_count: z.number(),
+  video: z.string().meta({ description: 'The video, base64.', format: 'byte' }),
+  depth_png: z.string().meta({ description: 'The estimated depth map, an 8-bit greyscale PNG (white is near), base64.', format: 'byte' }),
+});
+export type Image3dJsonAnswer = z.infer<typeof Image3dJsonAnswer>;
