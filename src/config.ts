@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EjectionPolicy } from './rpc/instance-health.js';
 
 /** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
 export const BACKEND_NAMES = ['keypoint', 'image3d'] as const;
@@ -31,6 +32,7 @@ export interface Config {
   /** Bytes the gateway accepts in one reply frame from a backend. */
   maxFrameBytes: number;
   connectTimeoutMs: number;
+  ejection: EjectionPolicy;
   backends: Record<BackendName, BackendConfig>;
 }
 
@@ -81,6 +83,9 @@ const envSchema = z.object({
   MAX_IMAGE_BYTES: int(1024, 1024 * MiB).default(15 * MiB),
   RPC_MAX_FRAME_BYTES: int(1024, 2047 * MiB).default(512 * MiB),
   RPC_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1000),
+  RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
+  RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
+  RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
   ...Object.assign({}, ...BACKEND_NAMES.map(backendSchema)),
 });
 
@@ -116,6 +121,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxImageBytes: e.MAX_IMAGE_BYTES as number,
     maxFrameBytes: e.RPC_MAX_FRAME_BYTES as number,
     connectTimeoutMs: e.RPC_CONNECT_TIMEOUT_MS as number,
+    ejection: {
+      afterFailures: e.RPC_EJECT_AFTER_FAILURES as number,
+      baseMs: e.RPC_EJECT_BASE_MS as number,
+      maxMs: e.RPC_EJECT_MAX_MS as number,
+    },
     backends: Object.fromEntries(BACKEND_NAMES.map((n) => [n, backend(n)])) as Record<BackendName, BackendConfig>,
   };
 }

@@ -12,7 +12,7 @@ declare module 'fastify' {
 /** The Thrift client for every backend, as `app.rpc`, closed with the app. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const rpc = new RpcClient(config, [app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)]);
+    const rpc = new RpcClient(config, [app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)], app.log);
     app.decorate('rpc', rpc);
     app.addHook('onClose', async () => rpc.close());
   },

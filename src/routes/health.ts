@@ -17,7 +17,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const backends = await app.rpc.instances(PROBE_TIMEOUT_MS);
-      const down = Object.entries(backends).filter(([, instances]) => !instances.some((i) => i.state === 'up'));
+      const down = Object.entries(backends).filter(([, instances]) => !instances.some((i) => i.state !== 'ejected'));
       if (down.length === 0) return { status: 'ready', backends };
       const err = new ApiError('NOT_READY', `No reachable instance of: ${down.map(([name]) => name).join(', ')}.`);
       return reply

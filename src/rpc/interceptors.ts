@@ -41,7 +41,8 @@ export const errorInterceptor: Interceptor = (next) => async (call) => {
     // The gateway's own diagnosis of a broken exchange (it may name a transport mismatch) helps
     // the partner report it; it holds nothing the backend said.
     const message = err.kind === 'protocol' || err.kind === 'connection-lost' ? `The ${call.backend} backend call failed: ${err.message}.` : undefined;
-    throw new ApiError(code, message, { cause: err });
+    const retryAfter = err.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } };
+    throw new ApiError(code, message, { cause: err, ...retryAfter });
   }
   const status = response.BaseResp?.StatusCode ?? 0;
   if (status !== 0) throw backendStatusError(call.backend, status, response.BaseResp?.StatusMessage ?? '');

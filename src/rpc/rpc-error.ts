@@ -17,9 +17,13 @@ export class RpcError extends Error {
     message: string,
     /** Whether any byte of the request was written, i.e. whether a retry could double the work. */
     readonly sent: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = 'RpcError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** When trying again makes sense: e.g. when the first ejected instance comes back. */
+  readonly retryAfterMs: number | undefined;
 }

@@ -29,7 +29,7 @@ test('/readyz is 200 when every backend has a reachable instance, with the state
     body.backends.keypoint!.map((i) => [i.address, i.state]),
     [
       [be.address, 'up'],
-      [`127.0.0.1:${down}`, 'down'],
+      [`127.0.0.1:${down}`, 'ejected'],
     ],
   );
 });
@@ -46,7 +46,7 @@ test('/readyz is 503 NOT_READY, as problem+json, when a backend has no reachable
   const body = (await res.json()) as { code: string; message: string; backends: { keypoint: Array<{ state: string; error: string }> } };
   assert.equal(body.code, 'NOT_READY');
   assert.match(body.message, /of: keypoint\.$/);
-  assert.equal(body.backends.keypoint[0]!.state, 'down');
+  assert.equal(body.backends.keypoint[0]!.state, 'ejected');
   assert.match(body.backends.keypoint[0]!.error, /ECONNREFUSED/);
 });
 

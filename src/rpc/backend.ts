@@ -1,0 +1,126 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { BackendConfig } from '../config.js';
+import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
+import { InstancePool, type PoolOptions } from './pool.js';
+import { RpcError } from './rpc-error.js';
+import { SERVICE_CLIENTS } from './services.js';
+
+export interface Instance {
+  pool: InstancePool;
+  health: InstanceHealth;
+}
+
+export interface InstanceReport {
+  address: string;
+  state: InstanceState;
+  inFlight: number;
+  retryInMs?: number;
+  error?: string;
+}
+
+/** One backend's instances: which to call, what a failure does to it, and the one safe retry. */
+export class Backend {
+  readonly instances: Instance[];
+  private next = 0;
+
+  constructor(
+    readonly config: BackendConfig,
+    pool: Omit<PoolOptions, 'wire' | 'maxConnections'> & { maxFrameBytes: number },
+    ejection: EjectionPolicy,
+    private readonly log: FastifyBaseLogger | undefined,
+  ) {
+    const wire = { transport: config.transport, protocol: config.protocol, maxFrameBytes: pool.maxFrameBytes, envPrefix: config.name.toUpperCase() };
+    this.instances = (config.instances ?? []).map((addr) => ({
+      pool: new InstancePool(addr, SERVICE_CLIENTS[config.name], { wire, maxConnections: config.maxConnections, connectTimeoutMs: pool.connectTimeoutMs }),
+      health: new InstanceHealth(ejection),
+    }));
+  }
+
+  /**
+   * Calls the least busy admitted instance. A call that never reached the wire (connection
+   * refused, or its connection found dead before writing) is tried once more on another
+   * instance; a call that was sent is not: the backend may be doing the (expensive) work.
+   */
+  async call(method: string, request: unknown, deadline: number, onInstance: (address: string) => void): Promise<unknown> {
+    const first = this.pick();
+    onInstance(first.pool.address);
+    try {
+      return await this.attempt(first, method, request, deadline);
+    } catch (err) {
+      const unsent = err instanceof RpcError && !err.sent && (err.kind === 'unavailable' || err.kind === 'connection-lost');
+      const second = unsent ? this.pick(first, false) : undefined;
+      if (!second) throw err;
+      onInstance(second.pool.address);
+      return this.attempt(second, method, request, deadline);
+    }
+  }
+
+  /**
+   * Each instance's state, for readiness. An instance not ejected is asked for a connection,
+   * so a gateway that has made no call yet still knows; a refusal ejects it like a failed call.
+   */
+  async report(probeTimeoutMs: number): Promise<InstanceReport[]> {
+    return Promise.all(
+      this.instances.map(async (instance): Promise<InstanceReport> => {
+        const { pool, health } = instance;
+        if (health.state() !== 'ejected') {
+          try {
+            await pool.probe(probeTimeoutMs);
+          } catch (err) {
+            this.recordFailure(instance, err);
+          }
+        }
+        const retryInMs = health.msUntilRetry();
+        return {
+          address: pool.address,
+          state: health.state(),
+          inFlight: pool.inFlight,
+          ...(retryInMs > 0 ? { retryInMs } : {}),
+          ...(pool.lastError ? { error: pool.lastError } : {}),
+        };
+      }),
+    );
+  }
+
+  private async attempt(instance: Instance, method: string, request: unknown, deadline: number): Promise<unknown> {
+    instance.health.callStarted();
+    try {
+      const result = await instance.pool.call(method, request, deadline);
+      instance.health.succeeded();
+      return result;
+    } catch (err) {
+      this.recordFailure(instance, err);
+      throw err;
+    }
+  }
+
+  private recordFailure(instance: Instance, err: unknown): void {
+    // A backend's own exception is an answer, and a wait for a free connection says nothing
+    // about the instance: neither counts against it.
+    if (!(err instanceof RpcError) || err.kind === 'application' || (!err.sent && err.kind !== 'unavailable')) return;
+    const ejectedMs = instance.health.failed(err.kind === 'unavailable');
+    if (ejectedMs !== undefined) {
+      this.log?.warn({ backend: this.config.name, instance: instance.pool.address, ejectedMs, reason: err.message }, 'backend instance ejected');
+    }
+  }
+
+  /** The admitted instance with the fewest calls in flight; ties go round robin. */
+  private pick(): Instance;
+  private pick(exclude: Instance, required: false): Instance | undefined;
+  private pick(exclude?: Instance, required = true): Instance | undefined {
+    let best: Instance | undefined;
+    const n = this.instances.length;
+    for (let i = 0; i < n; i++) {
+      const candidate = this.instances[(this.next + i) % n]!;
+      if (candidate === exclude || !candidate.health.admits()) continue;
+      if (!best || candidate.pool.inFlight < best.pool.inFlight) best = candidate;
+    }
+    this.next = n > 0 ? (this.next + 1) % n : 0;
+    if (best || !required) return best;
+    if (n === 0) throw new RpcError('unavailable', `no ${this.config.name} instances are configured`, false);
+    const retryInMs = Math.min(...this.instances.map((i) => i.health.msUntilRetry()).filter((ms) => ms > 0));
+    throw new RpcError('unavailable', `every ${this.config.name} instance is ejected after failing`, false, {
+      retryAfterMs: Number.isFinite(retryInMs) ? retryInMs : 1000,
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { fixture } from '../helpers/fixtures.js';
+import { startGateway } from '../helpers/gateway.js';
+
+const DOCUMENTED = new Set(['BACKEND_CONNECTION_LOST', 'BACKEND_UNAVAILABLE', 'BACKEND_TIMEOUT']);
+
+test('one of two instances killed during a load run: every answer is its own 200 or a documented error', async (t) => {
+  // Each backend echoes the number in the log id, so a misrouted answer would show.
+  const echo = async (req: { Base?: { LogID?: string } }) => {
+    await sleep(5 + Math.random() * 15);
+    const n = Number(/^r-(\d+)$/.exec(req.Base?.LogID ?? '')![1]);
+    return ok({ image_width: n, image_height: n });
+  };
+  const a = await fakeKeypoint(echo);
+  const b = await fakeKeypoint(echo);
+  t.after(() => b.close());
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `${a.address},${b.address}`, KEYPOINT_TIMEOUT_MS: '2000' });
+  t.after(() => gw.close());
+  const coffee = fixture('coffee.png');
+
+  let next = 0;
+  const outcomes: Array<{ n: number; status: number; width?: number; code?: string; after: boolean }> = [];
+  let killed = false;
+  const stopAt = Date.now() + 2500;
+  const client = async () => {
+    while (Date.now() < stopAt) {
+      const n = next++;
+      const res = await fetch(`${gw.url}/v1/keypoints`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/png', 'x-tt-logid': `r-${n}` },
+        body: coffee,
+      });
+      const body = (await res.json()) as { image?: { width: number }; code?: string };
+      outcomes.push({ n, status: res.status, width: body.image?.width, code: body.code, after: killed });
+    }
+  };
+  const load = Promise.all(Array.from({ length: 16 }, client));
+  await sleep(800);
+  await a.close(); // drops every connection the gateway had to it, mid-call for some
+  killed = true;
+  await load;
+
+  for (const o of outcomes) {
+    if (o.status === 200) assert.equal(o.width, o.n, `request ${o.n} got another request's answer`);
+    else assert.ok(DOCUMENTED.has(o.code!), `request ${o.n}: ${o.status} ${o.code}`);
+  }
+  const failed = outcomes.filter((o) => o.status !== 200);
+  assert.ok(failed.length <= 16 + 3, `${failed.length} failures: only calls in flight on the killed instance may fail`);
+  assert.ok(outcomes.filter((o) => o.after && o.status === 200).length > 50, 'the live instance carried the load');
+  const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { backends: { keypoint: Array<{ address: string; state: string }> } };
+  assert.equal(ready.backends.keypoint.find((i) => i.address === a.address)!.state, 'ejected');
+  assert.ok(gw.logs.some((l) => l.msg === 'backend instance ejected' && l.instance === a.address));
+});
