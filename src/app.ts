@@ -4,7 +4,9 @@ import { ApiError, toProblem } from './errors.js';
 import { logIdFor, newLogId } from './logid.js';
 import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
 import docs from './plugins/docs.js';
+import drain from './plugins/drain.js';
 import errorHandler from './plugins/error-handler.js';
+import loadShedding from './plugins/load-shedding.js';
 import metrics from './plugins/metrics.js';
 import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
@@ -49,7 +51,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   await app.register(requestContext);
+  await app.register(drain);
   await app.register(errorHandler);
+  await app.register(loadShedding, { config });
   await app.register(bodyParsers, { limits });
   await app.register(metrics);
   await app.register(rpc, { config });

@@ -21,6 +21,7 @@ export interface BackendConfig {
   transport: TransportKind;
   protocol: ProtocolKind;
   maxConnections: number;
+  maxQueue: number;
 }
 
 export interface Config {
@@ -32,6 +33,16 @@ export interface Config {
   /** Bytes the gateway accepts in one reply frame from a backend. */
   maxFrameBytes: number;
   connectTimeoutMs: number;
+  queueTimeoutMs: number;
+  /** Request bytes (by Content-Length) the process holds at once; past it, 503 at once. */
+  maxInflightBytes: number;
+  /** Event-loop delay and heap use past which requests are shed (0: not checked). */
+  maxEventLoopDelayMs: number;
+  maxHeapUsedBytes: number;
+  /** Shutdown: how long to keep serving with readiness at 503 before the listener closes. */
+  drainDelayMs: number;
+  /** Shutdown: how long in-flight requests get after that before the process exits anyway. */
+  drainTimeoutMs: number;
   ejection: EjectionPolicy;
   backends: Record<BackendName, BackendConfig>;
 }
@@ -72,6 +83,7 @@ function backendSchema(name: BackendName) {
     [`${p}_TRANSPORT`]: z.enum(['framed', 'buffered']).default('framed'),
     [`${p}_PROTOCOL`]: z.enum(['binary', 'compact']).default('binary'),
     [`${p}_MAX_CONNECTIONS`]: int(1, 1024).default(32),
+    [`${p}_MAX_QUEUE`]: int(0, 100_000).default(64),
   };
 }
 
@@ -83,6 +95,12 @@ const envSchema = z.object({
   MAX_IMAGE_BYTES: int(1024, 1024 * MiB).default(15 * MiB),
   RPC_MAX_FRAME_BYTES: int(1024, 2047 * MiB).default(512 * MiB),
   RPC_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1000),
+  DRAIN_DELAY_MS: int(0, 600_000).default(1000),
+  DRAIN_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
+  RPC_QUEUE_TIMEOUT_MS: int(1, 3_600_000).default(2000),
+  MAX_INFLIGHT_REQUEST_BYTES: int(1024, 64 * 1024 * MiB).default(1024 * MiB),
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+  MAX_HEAP_USED_BYTES: int(0, 64 * 1024 * MiB).default(0),
   RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
   RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
   RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
@@ -111,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       transport: e[`${p}_TRANSPORT`] as TransportKind,
       protocol: e[`${p}_PROTOCOL`] as ProtocolKind,
       maxConnections: e[`${p}_MAX_CONNECTIONS`] as number,
+      maxQueue: e[`${p}_MAX_QUEUE`] as number,
     };
   };
   return {
@@ -121,6 +140,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxImageBytes: e.MAX_IMAGE_BYTES as number,
     maxFrameBytes: e.RPC_MAX_FRAME_BYTES as number,
     connectTimeoutMs: e.RPC_CONNECT_TIMEOUT_MS as number,
+    queueTimeoutMs: e.RPC_QUEUE_TIMEOUT_MS as number,
+    drainDelayMs: e.DRAIN_DELAY_MS as number,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS as number,
+    maxInflightBytes: e.MAX_INFLIGHT_REQUEST_BYTES as number,
+    maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS as number,
+    maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES as number,
     ejection: {
       afterFailures: e.RPC_EJECT_AFTER_FAILURES as number,
       baseMs: e.RPC_EJECT_BASE_MS as number,

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'BACKEND_OVERLOADED',
   'BACKEND_TIMEOUT',
   'NOT_READY',
+  'GATEWAY_OVERLOADED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -86,6 +87,7 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   BACKEND_OVERLOADED: { status: 503, message: 'The backend is overloaded; try again shortly.', retryAfter: 1 },
   BACKEND_TIMEOUT: { status: 504, message: 'The backend did not answer in time.' },
   NOT_READY: { status: 503, message: 'A backend has no reachable instance.', retryAfter: 1 },
+  GATEWAY_OVERLOADED: { status: 503, message: 'The gateway is overloaded; try again shortly.', retryAfter: 1 },
 };
 
 export interface FieldIssue {

@@ -26,9 +26,13 @@ for (const ref of launched) {
   ref.child.once('exit', (code, signal) => app.log.error({ code, signal }, 'a reference backend exited; its routes will answer 503'));
 }
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+// Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
+// in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
+closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
-  else app.log.info({ signal }, 'shutting down');
+  else app.log.info({ signal, drainDelayMs: config.drainDelayMs }, 'draining');
+  app.startDraining();
+  if (!err) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
   await app.close();
   for (const ref of launched) ref.child.kill('SIGTERM');
 });

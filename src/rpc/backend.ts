@@ -25,13 +25,19 @@ export class Backend {
 
   constructor(
     readonly config: BackendConfig,
-    pool: Omit<PoolOptions, 'wire' | 'maxConnections'> & { maxFrameBytes: number },
+    pool: Pick<PoolOptions, 'connectTimeoutMs' | 'queueTimeoutMs'> & { maxFrameBytes: number },
     ejection: EjectionPolicy,
     private readonly log: FastifyBaseLogger | undefined,
   ) {
     const wire = { transport: config.transport, protocol: config.protocol, maxFrameBytes: pool.maxFrameBytes, envPrefix: config.name.toUpperCase() };
     this.instances = (config.instances ?? []).map((addr) => ({
-      pool: new InstancePool(addr, SERVICE_CLIENTS[config.name], { wire, maxConnections: config.maxConnections, connectTimeoutMs: pool.connectTimeoutMs }),
+      pool: new InstancePool(addr, SERVICE_CLIENTS[config.name], {
+        wire,
+        maxConnections: config.maxConnections,
+        maxQueue: config.maxQueue,
+        connectTimeoutMs: pool.connectTimeoutMs,
+        queueTimeoutMs: pool.queueTimeoutMs,
+      }),
       health: new InstanceHealth(ejection),
     }));
   }

@@ -24,6 +24,7 @@ const RPC_ERROR_CODES: Record<RpcErrorKind, ErrorCode> = {
   'connection-lost': 'BACKEND_CONNECTION_LOST',
   protocol: 'BACKEND_PROTOCOL_ERROR',
   application: 'BACKEND_ERROR',
+  overloaded: 'BACKEND_OVERLOADED',
 };
 
 /**

@@ -6,6 +6,10 @@ export interface PoolOptions {
   wire: WireOptions;
   maxConnections: number;
   connectTimeoutMs: number;
+  /** Calls that may wait for a connection once all are busy; more are shed at once. */
+  maxQueue: number;
+  /** How long a call may wait for a connection, whatever its own deadline. */
+  queueTimeoutMs: number;
 }
 
 interface Waiter {
@@ -72,14 +76,29 @@ export class InstancePool {
     if (this.open < this.opts.maxConnections) {
       return this.connect(Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())));
     }
+    if (this.waiters.length >= this.opts.maxQueue) {
+      return Promise.reject(
+        new RpcError('overloaded', `all ${this.opts.maxConnections} connections to ${this.address} are busy and ${this.opts.maxQueue} calls wait already`, false),
+      );
+    }
+    const callLeft = Math.max(0, deadline - Date.now());
+    const shedFirst = this.opts.queueTimeoutMs < callLeft;
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(new RpcError('timeout', `all ${this.opts.maxConnections} connections to ${this.address} stayed busy until the deadline`, false));
-        }, Math.max(0, deadline - Date.now())),
+        timer: setTimeout(
+          () => {
+            this.waiters.splice(this.waiters.indexOf(waiter), 1);
+            const why = `all ${this.opts.maxConnections} connections to ${this.address} stayed busy`;
+            reject(
+              shedFirst
+                ? new RpcError('overloaded', `${why} for ${this.opts.queueTimeoutMs} ms`, false)
+                : new RpcError('timeout', `${why} until the deadline`, false),
+            );
+          },
+          Math.min(callLeft, this.opts.queueTimeoutMs),
+        ),
       };
       this.waiters.push(waiter);
     });

@@ -35,7 +35,12 @@ export class RpcClient {
     this.backends = Object.fromEntries(
       Object.values(config.backends).map((b) => [
         b.name,
-        new Backend(b, { connectTimeoutMs: config.connectTimeoutMs, maxFrameBytes: config.maxFrameBytes }, config.ejection, log),
+        new Backend(
+          b,
+          { connectTimeoutMs: config.connectTimeoutMs, queueTimeoutMs: config.queueTimeoutMs, maxFrameBytes: config.maxFrameBytes },
+          config.ejection,
+          log,
+        ),
       ]),
     ) as Record<BackendName, Backend>;
     const transport: CallNext = (call) =>

@@ -9,7 +9,9 @@ export type RpcErrorKind =
   /** The reply broke the wire format: bad frame, bad message, wrong seqid, frame over the cap. */
   | 'protocol'
   /** The backend answered a Thrift TApplicationException. */
-  | 'application';
+  | 'application'
+  /** Shed by the gateway: the instance's wait queue was full, or the wait outlasted its own deadline. */
+  | 'overloaded';
 
 export class RpcError extends Error {
   constructor(

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { fixture } from '../helpers/fixtures.js';
+import { startGateway, type Problem } from '../helpers/gateway.js';
+
+const coffee = fixture('coffee.png');
+
+async function slowBackend(t: { after: (fn: () => Promise<void>) => void }, ms: number) {
+  const be = await fakeKeypoint(async () => {
+    await sleep(ms);
+    return ok();
+  });
+  t.after(() => be.close());
+  return be;
+}
+
+const post = (url: string) => fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee });
+
+test('past the connections and the wait queue, calls are shed at once with 503 and Retry-After', async (t) => {
+  const be = await slowBackend(t, 400);
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_MAX_QUEUE: '2' });
+  t.after(() => gw.close());
+  const started = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const res = await post(gw.url);
+      return { status: res.status, code: ((await res.json()) as Problem).code, retryAfter: res.headers.get('retry-after'), ms: Date.now() - started };
+    }),
+  );
+  const shed = results.filter((r) => r.status === 503);
+  assert.equal(results.filter((r) => r.status === 200).length, 3, JSON.stringify(results));
+  assert.equal(shed.length, 3);
+  for (const r of shed) {
+    assert.equal(r.code, 'BACKEND_OVERLOADED');
+    assert.equal(r.retryAfter, '1');
+    assert.ok(r.ms < 300, `shed after ${r.ms} ms`);
+  }
+});
+
+test('a call waiting for a connection longer than RPC_QUEUE_TIMEOUT_MS is shed with 503', async (t) => {
+  const be = await slowBackend(t, 600);
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', RPC_QUEUE_TIMEOUT_MS: '100' });
+  t.after(() => gw.close());
+  const [first, second] = await Promise.all([post(gw.url), sleep(50).then(() => post(gw.url))]);
+  assert.equal(first.status, 200);
+  assert.equal(second.status, 503);
+  assert.equal(((await second.json()) as Problem).code, 'BACKEND_OVERLOADED');
+});
+
+test('past MAX_INFLIGHT_REQUEST_BYTES, a request is refused before its body is read', async (t) => {
+  const be = await slowBackend(t, 400);
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, MAX_INFLIGHT_REQUEST_BYTES: String(coffee.length * 2 + 100) });
+  t.after(() => gw.close());
+  const results = await Promise.all(Array.from({ length: 3 }, () => post(gw.url)));
+  const statuses = results.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [200, 200, 503]);
+  const shed = results.find((r) => r.status === 503)!;
+  assert.equal(((await shed.json()) as Problem).code, 'GATEWAY_OVERLOADED');
+  assert.equal(shed.headers.get('retry-after'), '1');
+  // The bytes are given back: the same requests pass one after another.
+  for (let i = 0; i < 3; i++) assert.equal((await post(gw.url)).status, 200);
+});
