@@ -53,7 +53,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(requestContext);
   await app.register(drain);
   await app.register(errorHandler);
-  await app.register(loadShedding, { config });
+  await app.register(loadShedding, { config, maxBodyBytes: Math.max(limits.jsonBytes, limits.multipartBytes, limits.imageBytes) });
   await app.register(bodyParsers, { limits });
   await app.register(metrics);
   await app.register(rpc, { config });

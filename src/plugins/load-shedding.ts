@@ -9,12 +9,13 @@ import { sendProblem } from './error-handler.js';
  * Content-Length, checked before the body is read), and @fastify/under-pressure for
  * event-loop delay and heap use. Either answers 503 GATEWAY_OVERLOADED with Retry-After.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp<{ config: Config; maxBodyBytes: number }>(
+  async (app, { config, maxBodyBytes }) => {
     let inflightBytes = 0;
     app.addHook('onRequest', async (request, reply) => {
       const length = Number(request.headers['content-length']) || 0;
-      if (length === 0) return;
+      // A body no route accepts gets its 413 from the body limits, not a 503 from here.
+      if (length === 0 || length > maxBodyBytes) return;
       if (inflightBytes + length > config.maxInflightBytes) {
         throw new ApiError('GATEWAY_OVERLOADED', 'The gateway holds as many request bytes as it may; try again shortly.');
       }
