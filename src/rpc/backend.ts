@@ -48,10 +48,11 @@ export class Backend {
    * instance; a call that was sent is not: the backend may be doing the (expensive) work.
    */
   async call(method: string, request: unknown, deadline: number, onInstance: (address: string) => void): Promise<unknown> {
-    const first = this.pick();
+    const probe = this.panicProbe();
+    const first = probe ?? this.pick();
     onInstance(first.pool.address);
     try {
-      return await this.attempt(first, method, request, deadline);
+      return await this.attempt(first, method, request, deadline, probe !== undefined);
     } catch (err) {
       const unsent = err instanceof RpcError && !err.sent && (err.kind === 'unavailable' || err.kind === 'connection-lost');
       const second = unsent ? this.pick(first, false) : undefined;
@@ -88,8 +89,18 @@ export class Backend {
     );
   }
 
-  private async attempt(instance: Instance, method: string, request: unknown, deadline: number): Promise<unknown> {
-    instance.health.callStarted();
+  /**
+   * When every instance is ejected, one call at a time still goes to the one due back first,
+   * as a probe: the backend is back in service with its first good answer, not only when a
+   * backoff that grew during a long outage runs out. Every other call fails at once.
+   */
+  private panicProbe(): Instance | undefined {
+    if (this.instances.length === 0 || this.instances.some((i) => i.health.admits() || i.health.probeInFlight)) return undefined;
+    return this.instances.reduce((a, b) => (b.health.msUntilRetry() < a.health.msUntilRetry() ? b : a));
+  }
+
+  private async attempt(instance: Instance, method: string, request: unknown, deadline: number, forceProbe = false): Promise<unknown> {
+    instance.health.callStarted(forceProbe);
     try {
       const result = await instance.pool.call(method, request, deadline);
       instance.health.succeeded();
@@ -103,7 +114,10 @@ export class Backend {
   private recordFailure(instance: Instance, err: unknown): void {
     // A backend's own exception is an answer, and a wait for a free connection says nothing
     // about the instance: neither counts against it.
-    if (!(err instanceof RpcError) || err.kind === 'application' || (!err.sent && err.kind !== 'unavailable')) return;
+    if (!(err instanceof RpcError) || err.kind === 'application' || (!err.sent && err.kind !== 'unavailable')) {
+      instance.health.inconclusive();
+      return;
+    }
     const ejectedMs = instance.health.failed(err.kind === 'unavailable');
     if (ejectedMs !== undefined) {
       this.log?.warn({ backend: this.config.name, instance: instance.pool.address, ejectedMs, reason: err.message }, 'backend instance ejected');

@@ -41,14 +41,25 @@ export class InstanceHealth {
     return this.state() === 'ejected' ? this.until - this.now() : 0;
   }
 
-  callStarted(): void {
-    if (this.state() === 'half-open') this.probing = true;
+  /** Whether a probe call is in flight. */
+  get probeInFlight(): boolean {
+    return this.probing;
+  }
+
+  /** `force`: let an ejected instance take a probe now (every instance of the backend is ejected). */
+  callStarted(force = false): void {
+    if (this.state() === 'half-open' || (force && this.state() === 'ejected')) this.probing = true;
   }
 
   succeeded(): void {
     this.failures = 0;
     this.ejections = 0;
     this.until = 0;
+    this.probing = false;
+  }
+
+  /** A call ended in a way that says nothing about the instance (e.g. it was shed before sending). */
+  inconclusive(): void {
     this.probing = false;
   }
 

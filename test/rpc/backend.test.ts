@@ -51,16 +51,30 @@ test('an instance that keeps timing out is ejected, and calls go to the other', 
   assert.equal(fast.requests.length, 10);
 });
 
-test('every instance ejected: calls fail at once with 503 and a Retry-After from the backoff', async (t) => {
-  const rpc = rpcClient({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, RPC_EJECT_BASE_MS: '4000' });
+test('every instance ejected: one probe call at a time goes through, every other call fails at once with Retry-After', async (t) => {
+  let stalled = true;
+  const be = await fakeKeypoint(async () => {
+    while (stalled) await sleep(20);
+    return ok({ image_width: 3 });
+  });
+  t.after(() => be.close());
+  t.after(() => (stalled = false));
+  const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_TIMEOUT_MS: '300', RPC_EJECT_AFTER_FAILURES: '1', RPC_EJECT_BASE_MS: '4000' });
   t.after(() => rpc.close());
-  await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), (e: ApiError) => e.code === 'BACKEND_UNAVAILABLE');
+  const call = () => rpc.call('keypoint', 'Detect', request(), ctx());
+  await assert.rejects(call(), (e: ApiError) => e.code === 'BACKEND_TIMEOUT');
+  const probe = call();
   const started = Date.now();
   await assert.rejects(
-    rpc.call('keypoint', 'Detect', request(), ctx()),
+    call(),
     (e: ApiError) => e.code === 'BACKEND_UNAVAILABLE' && e.headers['retry-after'] === '4' && /every keypoint instance is ejected/.test((e.cause as Error).message),
   );
-  assert.ok(Date.now() - started < 50);
+  assert.ok(Date.now() - started < 50, 'failed at once');
+  await assert.rejects(probe, (e: ApiError) => e.code === 'BACKEND_TIMEOUT');
+  // The backend comes back: the next probe brings the instance back at once, not after 8 s.
+  stalled = false;
+  assert.equal((await call()).image_width, 3);
+  assert.equal((await call()).image_width, 3);
 });
 
 test('a call that was sent is never retried, even when another instance is healthy', async (t) => {

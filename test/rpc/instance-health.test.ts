@@ -49,3 +49,14 @@ test('a refused connection ejects at once; failures of calls begun before the ej
   assert.equal(h.failed(true), undefined);
   assert.equal(h.msUntilRetry(), 1000);
 });
+
+test('a probe that ends without a verdict (shed before sending) frees the probe slot', () => {
+  const c = clock();
+  const h = new InstanceHealth({ afterFailures: 1, baseMs: 1000, maxMs: 1000 }, c.now);
+  h.failed(false);
+  c.advance(1000);
+  h.callStarted();
+  assert.equal(h.admits(), false);
+  h.inconclusive();
+  assert.equal(h.admits(), true);
+});

@@ -27,7 +27,7 @@ test('connections are made lazily, reused, and capped per instance', async (t) =
   assert.equal(peak, 3, 'never more calls at once than connections');
 });
 
-test('after a backend restart, the first call past its ejection goes through on a new connection', async (t) => {
+test('after a backend restart, the next call goes through on a new connection (as the probe of the ejected instance)', async (t) => {
   const be = await fakeKeypoint(() => ok());
   const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', RPC_EJECT_BASE_MS: '100' });
   t.after(() => rpc.close());
@@ -37,8 +37,5 @@ test('after a backend restart, the first call past its ejection goes through on 
   await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), (e: unknown) => e instanceof ApiError && e.code === 'BACKEND_UNAVAILABLE');
   const back = await fakeKeypoint(() => ok({ image_width: 9 }), { port: be.port });
   t.after(() => back.close());
-  // Refused once, the instance is ejected: calls fail at once until its backoff is over.
-  await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), /unreachable/);
-  await sleep(120);
   assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 9);
 });

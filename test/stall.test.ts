@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { fakeImage3d } from './helpers/fake-backends.js';
+import { fixture } from './helpers/fixtures.js';
+
+const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+const CLIENTS = 200;
+const STALL_MS = 6000;
+
+test(`a stalled backend under ${CLIENTS} concurrent clients: quick 503/504s, bounded memory, recovery as soon as it answers again`, async (t) => {
+  const backend = fork(fileURLToPath(new URL('./helpers/stallable-backend.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+  t.after(() => backend.kill('SIGKILL'));
+  const [{ address }] = (await once(backend, 'message')) as [{ address: string }];
+  const be3d = await fakeImage3d(() => {
+    throw new Error('not called');
+  });
+  t.after(() => be3d.close());
+  const child = spawn(process.execPath, ['--import', 'tsx', server], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', KEYPOINT_BACKENDS: address, IMAGE3D_BACKENDS: be3d.address, KEYPOINT_TIMEOUT_MS: '500', DRAIN_DELAY_MS: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+      if (out.length > 100_000) out = out.slice(-10_000);
+    }),
+  );
+  const body = fixture('coffee.png');
+  const baseline = rssMiB(child.pid!);
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(child.pid!))), 100);
+  t.after(() => clearInterval(sampler));
+
+  const during: Array<{ status: number; code: string; ms: number }> = [];
+  let recoveredAt = 0;
+  const after: string[] = [];
+  const releaseAt = Date.now() + STALL_MS;
+  const stopAt = releaseAt + 3000;
+  const client = async () => {
+    while (Date.now() < stopAt) {
+      const started = Date.now();
+      const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body });
+      const code = ((await res.json()) as { code?: string }).code ?? '';
+      // Answered while the backend was stalled: never a 200. (A call it held may succeed once released.)
+      if (Date.now() < releaseAt) during.push({ status: res.status, code, ms: Date.now() - started });
+      else if (started < releaseAt) continue;
+      else if (res.status === 200 && !recoveredAt) recoveredAt = Date.now();
+      else if (res.status !== 200) after.push(`${res.status} ${code} ${Date.now() - releaseAt}`);
+    }
+  };
+  const load = Promise.all(Array.from({ length: CLIENTS }, client));
+  await sleep(STALL_MS);
+  backend.send('release');
+  await load;
+
+  const kinds = new Map<string, number>();
+  for (const d of during) kinds.set(`${d.status} ${d.code}`, (kinds.get(`${d.status} ${d.code}`) ?? 0) + 1);
+  const summary = JSON.stringify(Object.fromEntries(kinds));
+  t.diagnostic(`${during.length} refusals during the stall: ${summary}; RSS ${baseline.toFixed(0)} → ${peak.toFixed(0)} MiB; recovered after ${recoveredAt - releaseAt} ms`);
+  for (const d of during) assert.ok([503, 504].includes(d.status), summary);
+  assert.ok(during.length > CLIENTS, summary);
+  t.diagnostic(`after release: ${after.slice(0, 10).join(', ')} … ${after.length}`);
+  const slowest = Math.max(...during.map((d) => d.ms));
+  assert.ok(slowest < 5000, `slowest refusal took ${slowest} ms`);
+  assert.ok(peak - baseline < 250, `RSS rose from ${baseline.toFixed(0)} to ${peak.toFixed(0)} MiB`);
+  assert.ok(recoveredAt > 0 && recoveredAt - releaseAt < 2000, `recovered ${recoveredAt - releaseAt} ms after the backend did`);
+});
