@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { fakeImage3d, fakeKeypoint, ok } from './helpers/fake-backends.js';
 import { fixture } from './helpers/fixtures.js';
 import { startGateway } from './helpers/gateway.js';
+import { startServerProcess } from './helpers/server-process.js';
 
-const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 const coffee = fixture('coffee.png');
 
 test('while draining, /readyz answers 503, answers close their connections, and requests in flight finish', async (t) => {
@@ -51,20 +49,8 @@ test('SIGTERM during a load run: no request is reset, every one is answered, and
     throw new Error('not called');
   });
   t.after(() => be3d.close());
-  const child = spawn(process.execPath, ['--import', 'tsx', server], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', KEYPOINT_BACKENDS: be.address, IMAGE3D_BACKENDS: be3d.address, DRAIN_DELAY_MS: '1000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { child, url, output } = await startServerProcess({ KEYPOINT_BACKENDS: be.address, IMAGE3D_BACKENDS: be3d.address, DRAIN_DELAY_MS: '1000' });
   t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const url = await new Promise<string>((resolve) =>
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    }),
-  );
   const requests = Array.from({ length: 30 }, () =>
     fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee }).then(
       (r) => r.status,
@@ -76,7 +62,7 @@ test('SIGTERM during a load run: no request is reset, every one is answered, and
   const statuses = await Promise.all(requests);
   assert.deepEqual(statuses, Array(30).fill(200), statuses.join());
   const [code] = await once(child, 'exit');
-  assert.equal(code, 0, out);
+  assert.equal(code, 0, output());
   // And it no longer listens.
   await assert.rejects(fetch(`${url}/healthz`));
 });

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/fixtures.js';
+import { startServerProcess } from './helpers/server-process.js';
 
 const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
@@ -15,18 +16,8 @@ function start(env: Record<string, string>) {
 }
 
 test('the server starts the reference backends, serves keypoints and videos, and exits 0 on SIGTERM', async (t) => {
-  const child = start({ PORT: '0', KEYPOINT_BACKENDS: '', IMAGE3D_BACKENDS: '' });
+  const { child, url, output } = await startServerProcess({ KEYPOINT_BACKENDS: '', IMAGE3D_BACKENDS: '' });
   t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`exited early:\n${out}`)));
-  });
   const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('astronaut.png') });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { faces: unknown[] }).faces.length, 1);
@@ -40,9 +31,9 @@ test('the server starts the reference backends, serves keypoints and videos, and
   assert.equal((await fetch(`${url}/readyz`)).status, 200);
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
-  assert.equal(code, 0, out);
-  assert.match(out, /keypoint reference backend listening/);
-  assert.match(out, /image3d reference backend listening/);
+  assert.equal(code, 0, output());
+  assert.match(output(), /keypoint reference backend listening/);
+  assert.match(output(), /image3d reference backend listening/);
 });
 
 test('invalid configuration stops the process with one line naming the variable', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fakeImage3d } from './helpers/fake-backends.js';
 import { fixture } from './helpers/fixtures.js';
+import { startServerProcess } from './helpers/server-process.js';
 
-const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 const CLIENTS = 200;
@@ -22,21 +22,8 @@ test(`a stalled backend under ${CLIENTS} concurrent clients: quick 503/504s, bou
     throw new Error('not called');
   });
   t.after(() => be3d.close());
-  const child = spawn(process.execPath, ['--import', 'tsx', server], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', KEYPOINT_BACKENDS: address, IMAGE3D_BACKENDS: be3d.address, KEYPOINT_TIMEOUT_MS: '500', DRAIN_DELAY_MS: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { child, url } = await startServerProcess({ KEYPOINT_BACKENDS: address, IMAGE3D_BACKENDS: be3d.address, KEYPOINT_TIMEOUT_MS: '500', DRAIN_DELAY_MS: '0' });
   t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const url = await new Promise<string>((resolve) =>
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-      if (out.length > 100_000) out = out.slice(-10_000);
-    }),
-  );
   const body = fixture('coffee.png');
   const baseline = rssMiB(child.pid!);
   let peak = baseline;

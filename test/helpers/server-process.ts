@@ -1,0 +1,32 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  /** What it printed so far (the last 100 kB). */
+  output(): string;
+}
+
+/** `src/server.ts` as its own process, as `npm start` runs it, on a free loopback port. */
+export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', server], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString()).slice(-100_000);
+  };
+  child.stderr.on('data', keep);
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      keep(c);
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve({ child, url: m[1]!, output: () => out });
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited with code ${code} before listening:\n${out}`)));
+  });
+}
