@@ -34,7 +34,7 @@ test(`a stalled backend under ${CLIENTS} concurrent clients: quick 503/504s, bou
   let recoveredAt = 0;
   const after: string[] = [];
   const releaseAt = Date.now() + STALL_MS;
-  const stopAt = releaseAt + 3000;
+  const stopAt = releaseAt + 4000;
   const client = async () => {
     while (Date.now() < stopAt) {
       const started = Date.now();
@@ -62,5 +62,6 @@ test(`a stalled backend under ${CLIENTS} concurrent clients: quick 503/504s, bou
   const slowest = Math.max(...during.map((d) => d.ms));
   assert.ok(slowest < 5000, `slowest refusal took ${slowest} ms`);
   assert.ok(peak - baseline < 250, `RSS rose from ${baseline.toFixed(0)} to ${peak.toFixed(0)} MiB`);
-  assert.ok(recoveredAt > 0 && recoveredAt - releaseAt < 2000, `recovered ${recoveredAt - releaseAt} ms after the backend did`);
+  // Back within a few call timeouts (500 ms): the probe in flight at the release, then the next.
+  assert.ok(recoveredAt > 0 && recoveredAt - releaseAt < 3000, `recovered ${recoveredAt - releaseAt} ms after the backend did`);
 });
