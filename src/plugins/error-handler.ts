@@ -96,9 +96,11 @@ export default fp(
   async (app) => {
     app.setErrorHandler((err, request, reply) => {
       const apiError = toApiError(err, request);
-      // A partner's mistake is one line; a failure on our side or a backend's keeps its cause and stack.
+      // A partner's mistake, or load shed on purpose (the answers with Retry-After), is one line;
+      // a failure on our side or a backend's keeps its cause and stack.
       const cause = apiError.cause instanceof Error ? apiError.cause : undefined;
-      if (apiError.status >= 500) request.log.error({ code: apiError.code, err: cause ?? apiError }, apiError.message);
+      if (apiError.status >= 500 && !apiError.headers['retry-after']) request.log.error({ code: apiError.code, err: cause ?? apiError }, apiError.message);
+      else if (apiError.status >= 500) request.log.warn({ code: apiError.code, cause: cause?.message }, apiError.message);
       else request.log.info({ code: apiError.code, cause: cause?.message }, apiError.message);
       return sendProblem(request, reply, apiError);
     });

@@ -59,10 +59,10 @@ export const loggingInterceptor: Interceptor = (next) => async (call) => {
     return response;
   } catch (err) {
     const cause = err instanceof ApiError ? err.cause : err;
-    call.ctx.log.warn(
-      { backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started, err: cause },
-      'backend call failed',
-    );
+    const fields = { backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started, err: cause };
+    // No instance was tried (all ejected): the ejection was logged once already.
+    if (call.instance) call.ctx.log.warn(fields, 'backend call failed');
+    else call.ctx.log.debug(fields, 'backend call refused without trying');
     throw err;
   }
 };
