@@ -34,6 +34,8 @@ export interface Config {
   maxFrameBytes: number;
   connectTimeoutMs: number;
   queueTimeoutMs: number;
+  /** How often backend host names are resolved again. */
+  resolveIntervalMs: number;
   /** Request bytes (by Content-Length) the process holds at once; past it, 503 at once. */
   maxInflightBytes: number;
   /** Event-loop delay and heap use past which requests are shed (0: not checked). */
@@ -98,6 +100,7 @@ const envSchema = z.object({
   DRAIN_DELAY_MS: int(0, 600_000).default(1000),
   DRAIN_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   RPC_QUEUE_TIMEOUT_MS: int(1, 3_600_000).default(2000),
+  RPC_RESOLVE_INTERVAL_MS: int(100, 3_600_000).default(10_000),
   MAX_INFLIGHT_REQUEST_BYTES: int(1024, 64 * 1024 * MiB).default(1024 * MiB),
   MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
   MAX_HEAP_USED_BYTES: int(0, 64 * 1024 * MiB).default(0),
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFrameBytes: e.RPC_MAX_FRAME_BYTES as number,
     connectTimeoutMs: e.RPC_CONNECT_TIMEOUT_MS as number,
     queueTimeoutMs: e.RPC_QUEUE_TIMEOUT_MS as number,
+    resolveIntervalMs: e.RPC_RESOLVE_INTERVAL_MS as number,
     drainDelayMs: e.DRAIN_DELAY_MS as number,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS as number,
     maxInflightBytes: e.MAX_INFLIGHT_REQUEST_BYTES as number,

@@ -1,7 +1,11 @@
+import { lookup } from 'node:dns/promises';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { baseInterceptor, errorInterceptor, loggingInterceptor } from '../rpc/interceptors.js';
 import { RpcClient } from '../rpc/rpc-client.js';
+
+/** Every address of a host name, as the system resolver (getaddrinfo) gives them. */
+const lookupAll = async (host: string) => (await lookup(host, { all: true })).map((a) => a.address);
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,6 +19,7 @@ export default fp<{ config: Config }>(
     const rpc = new RpcClient(config, [app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)], app.log);
     app.decorate('rpc', rpc);
     app.addHook('onClose', async () => rpc.close());
+    await rpc.startResolving(lookupAll, config.resolveIntervalMs);
   },
   { name: 'rpc', dependencies: ['metrics'] },
 );

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { BackendConfig } from '../config.js';
+import { isIP } from 'node:net';
+import type { BackendConfig, HostPort } from '../config.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
 import { RpcError } from './rpc-error.js';
@@ -8,38 +9,77 @@ import { SERVICE_CLIENTS } from './services.js';
 export interface Instance {
   pool: InstancePool;
   health: InstanceHealth;
+  /** The configured host name this address was resolved from, if it was a name. */
+  name?: string;
 }
 
 export interface InstanceReport {
   address: string;
+  name?: string;
   state: InstanceState;
   inFlight: number;
   retryInMs?: number;
   error?: string;
 }
 
+export type Lookup = (host: string) => Promise<string[]>;
+
 /** One backend's instances: which to call, what a failure does to it, and the one safe retry. */
 export class Backend {
-  readonly instances: Instance[];
+  instances: Instance[];
   private next = 0;
+  private readonly poolOptions: PoolOptions;
 
   constructor(
     readonly config: BackendConfig,
     pool: Pick<PoolOptions, 'connectTimeoutMs' | 'queueTimeoutMs'> & { maxFrameBytes: number },
-    ejection: EjectionPolicy,
+    private readonly ejection: EjectionPolicy,
     private readonly log: FastifyBaseLogger | undefined,
   ) {
-    const wire = { transport: config.transport, protocol: config.protocol, maxFrameBytes: pool.maxFrameBytes, envPrefix: config.name.toUpperCase() };
-    this.instances = (config.instances ?? []).map((addr) => ({
-      pool: new InstancePool(addr, SERVICE_CLIENTS[config.name], {
-        wire,
-        maxConnections: config.maxConnections,
-        maxQueue: config.maxQueue,
-        connectTimeoutMs: pool.connectTimeoutMs,
-        queueTimeoutMs: pool.queueTimeoutMs,
-      }),
-      health: new InstanceHealth(ejection),
-    }));
+    this.poolOptions = {
+      wire: { transport: config.transport, protocol: config.protocol, maxFrameBytes: pool.maxFrameBytes, envPrefix: config.name.toUpperCase() },
+      maxConnections: config.maxConnections,
+      maxQueue: config.maxQueue,
+      connectTimeoutMs: pool.connectTimeoutMs,
+      queueTimeoutMs: pool.queueTimeoutMs,
+    };
+    // Until names are resolved, a name is one instance that resolves when it connects.
+    this.instances = (config.instances ?? []).map((addr) => this.instance(addr));
+  }
+
+  /**
+   * Re-resolves configured host names: a name with several addresses (a Kubernetes headless
+   * service) is several instances. New addresses join; gone ones leave (their calls in flight
+   * finish); kept ones keep their connections and health. A failed lookup keeps what was there.
+   */
+  async resolve(lookup: Lookup): Promise<void> {
+    const wanted: Array<{ addr: HostPort; name?: string }> = [];
+    for (const target of this.config.instances ?? []) {
+      if (isIP(target.host)) {
+        wanted.push({ addr: target });
+        continue;
+      }
+      try {
+        const addresses = await lookup(target.host);
+        for (const host of addresses) wanted.push({ addr: { host, port: target.port }, name: target.host });
+      } catch (err) {
+        this.log?.warn({ backend: this.config.name, host: target.host, err }, 'backend host name did not resolve; keeping the instances it had');
+        wanted.push(...this.instances.filter((i) => i.name === target.host || i.pool.addr.host === target.host).map((i) => ({ addr: i.pool.addr, ...(i.name ? { name: i.name } : {}) })));
+      }
+    }
+    const key = (a: HostPort) => `${a.host}|${a.port}`;
+    const current = new Map(this.instances.map((i) => [key(i.pool.addr), i]));
+    const next = wanted.map(({ addr, name }) => current.get(key(addr)) ?? this.instance(addr, name));
+    for (const [k, gone] of current) if (!next.some((i) => key(i.pool.addr) === k)) gone.pool.close();
+    this.instances = [...new Map(next.map((i) => [key(i.pool.addr), i])).values()];
+  }
+
+  private instance(addr: HostPort, name?: string): Instance {
+    return {
+      pool: new InstancePool(addr, SERVICE_CLIENTS[this.config.name], this.poolOptions),
+      health: new InstanceHealth(this.ejection),
+      ...(name ? { name } : {}),
+    };
   }
 
   /**
@@ -80,6 +120,7 @@ export class Backend {
         const retryInMs = health.msUntilRetry();
         return {
           address: pool.address,
+          ...(instance.name ? { name: instance.name } : {}),
           state: health.state(),
           inFlight: pool.inFlight,
           ...(retryInMs > 0 ? { retryInMs } : {}),

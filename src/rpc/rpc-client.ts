@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackendName, Config } from '../config.js';
-import { Backend, type InstanceReport } from './backend.js';
+import { Backend, type InstanceReport, type Lookup } from './backend.js';
 import type { BackendMethods } from './services.js';
 
 /** What a call knows about the HTTP request it serves; interceptors turn it into `Base`. */
@@ -67,7 +67,17 @@ export class RpcClient {
     return Object.fromEntries(entries) as Record<BackendName, InstanceReport[]>;
   }
 
+  /** Resolves backend host names now and then every `intervalMs`, until close(). */
+  async startResolving(lookup: Lookup, intervalMs: number): Promise<void> {
+    const all = () => Promise.all(Object.values(this.backends).map((b) => b.resolve(lookup)));
+    await all();
+    this.resolveTimer = setInterval(() => void all(), intervalMs).unref();
+  }
+
   close(): void {
+    clearInterval(this.resolveTimer);
     for (const backend of Object.values(this.backends)) for (const { pool } of backend.instances) pool.close();
   }
+
+  private resolveTimer: NodeJS.Timeout | undefined;
 }

@@ -13,7 +13,7 @@ export interface FakeBackend<Req> extends RunningServer {
   address: string;
 }
 
-type Wire = { transport?: TransportKind; protocol?: ProtocolKind; port?: number };
+type Wire = { transport?: TransportKind; protocol?: ProtocolKind; port?: number; host?: string };
 
 /** A real Thrift server for one method, whose answers the test decides. */
 async function fakeService<Req, Res>(Processor: unknown, method: string, handler: (req: Req) => Promise<Res> | Res, wire: Wire): Promise<FakeBackend<Req>> {
@@ -26,9 +26,9 @@ async function fakeService<Req, Res>(Processor: unknown, method: string, handler
         return handler(req);
       },
     },
-    { host: '127.0.0.1', port: wire.port ?? 0, transport: wire.transport ?? 'framed', protocol: wire.protocol ?? 'binary', maxFrameBytes: 64 << 20 },
+    { host: wire.host ?? '127.0.0.1', port: wire.port ?? 0, transport: wire.transport ?? 'framed', protocol: wire.protocol ?? 'binary', maxFrameBytes: 64 << 20 },
   );
-  return { ...server, requests, address: `127.0.0.1:${server.port}` };
+  return { ...server, requests, address: `${wire.host ?? '127.0.0.1'}:${server.port}` };
 }
 
 export type FakeKeypoint = FakeBackend<keypoint.DetectRequest>;
