@@ -6,10 +6,9 @@ import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
 import { IMAGE3D_IMAGE_SIDE, Image3dJsonAnswer, Image3dJsonBody, Image3dMultipartBody, Image3dOptions } from '../schemas/image3d.js';
 import { jsonSchema } from '../schemas/json-schema.js';
+import { BINARY, imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendFile, wantsJson } from './binary-answer.js';
-
-const binary = { schema: { type: 'string', format: 'binary' } };
 
 const CAMERA_MOTION = {
   zoom: image3d.CameraMotion.ZOOM,
@@ -31,19 +30,11 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
           'Send one JPEG or PNG (64 to 4096 pixels a side) as JSON with base64, as a multipart `image` file, or as the raw ' +
           'body. The answer is the video (`video/mp4` or `image/gif`, as a download); with `Accept: application/json`, JSON with ' +
           'the video and the depth map in base64. Options may be query parameters with any form; a body value wins.',
-        body: {
-          content: {
-            'application/json': { schema: jsonSchema(Image3dJsonBody) },
-            'multipart/form-data': { schema: jsonSchema(Image3dMultipartBody) },
-            'image/jpeg': binary,
-            'image/png': binary,
-          },
-        },
-        querystring: jsonSchema(Image3dOptions),
+        ...imageRequestSchema(Image3dOptions, Image3dJsonBody, Image3dMultipartBody),
         response: {
           200: {
             description: 'The video; or, with `Accept: application/json`, the video and depth map in base64.',
-            content: { 'video/mp4': binary, 'image/gif': binary, 'application/json': { schema: jsonSchema(Image3dJsonAnswer) } },
+            content: { 'video/mp4': BINARY, 'image/gif': BINARY, 'application/json': { schema: jsonSchema(Image3dJsonAnswer) } },
           },
           ...problemResponses([...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },

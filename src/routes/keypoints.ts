@@ -6,9 +6,8 @@ import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 import { KEYPOINT_IMAGE_SIDE, KeypointJsonBody, KeypointMultipartBody, KeypointOptions, KeypointsAnswer } from '../schemas/keypoints.js';
+import { imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
-
-const binary = { schema: { type: 'string', format: 'binary' } };
 
 const keypointsRoute: FastifyPluginAsync = async (app) => {
   app.post(
@@ -21,15 +20,7 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
           'Send one JPEG or PNG (32 to 4096 pixels a side) as JSON with base64, as a multipart `image` file, or as the raw body ' +
           '(`image/jpeg` or `image/png`). Options may be query parameters with any form; a body value wins. ' +
           'The format is read from the bytes, not the Content-Type.',
-        body: {
-          content: {
-            'application/json': { schema: jsonSchema(KeypointJsonBody) },
-            'multipart/form-data': { schema: jsonSchema(KeypointMultipartBody) },
-            'image/jpeg': binary,
-            'image/png': binary,
-          },
-        },
-        querystring: jsonSchema(KeypointOptions),
+        ...imageRequestSchema(KeypointOptions, KeypointJsonBody, KeypointMultipartBody),
         response: {
           200: { description: 'The faces found, largest first (an empty list when there is none).', content: { 'application/json': { schema: jsonSchema(KeypointsAnswer) } } },
           ...problemResponses([...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
