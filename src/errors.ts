@@ -27,6 +27,9 @@ export const ERROR_CODES = [
   'BACKEND_TIMEOUT',
   'NOT_READY',
   'GATEWAY_OVERLOADED',
+  'INVALID_ARCHIVE',
+  'ARCHIVE_LIMIT_EXCEEDED',
+  'ARCHIVE_UNSUPPORTED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -87,6 +90,9 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   BACKEND_OVERLOADED: { status: 503, message: 'The backend is overloaded; try again shortly.', retryAfter: 1 },
   BACKEND_TIMEOUT: { status: 504, message: 'The backend did not answer in time.' },
   NOT_READY: { status: 503, message: 'A backend has no reachable instance.', retryAfter: 1 },
+  INVALID_ARCHIVE: { status: 400, message: 'The archive is not a valid zip file.' },
+  ARCHIVE_LIMIT_EXCEEDED: { status: 413, message: 'The archive exceeds a limit on entries, size or compression ratio.' },
+  ARCHIVE_UNSUPPORTED: { status: 422, message: 'The archive uses a feature the gateway does not accept (such as encryption).' },
   GATEWAY_OVERLOADED: { status: 503, message: 'The gateway is overloaded; try again shortly.', retryAfter: 1 },
 };
 
