@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { EjectionPolicy } from './rpc/instance-health.js';
 
 /** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
-export const BACKEND_NAMES = ['keypoint', 'image3d'] as const;
+export const BACKEND_NAMES = ['keypoint', 'image3d', 'arscan'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export type TransportKind = 'framed' | 'buffered';
@@ -75,7 +75,8 @@ const hostPortList = z
     return out;
   });
 
-const DEFAULT_TIMEOUT_MS: Record<BackendName, number> = { keypoint: 10_000, image3d: 10_000 };
+// A real reconstruction takes minutes on a GPU queue.
+const DEFAULT_TIMEOUT_MS: Record<BackendName, number> = { keypoint: 10_000, image3d: 10_000, arscan: 300_000 };
 
 function backendSchema(name: BackendName) {
   const p = name.toUpperCase();

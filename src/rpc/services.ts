@@ -1,3 +1,5 @@
+import ArScanService from '../../gen/thrift/ArScanService.js';
+import type arscan from '../../gen/thrift/arscan_types.js';
 import Image3DService from '../../gen/thrift/Image3DService.js';
 import type image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
@@ -9,9 +11,11 @@ import type { GeneratedClientClass } from './connection.js';
 export interface BackendMethods {
   keypoint: { Detect: { request: keypoint.DetectRequest; response: keypoint.DetectResponse } };
   image3d: { Render: { request: image3d.RenderRequest; response: image3d.RenderResponse } };
+  arscan: { Reconstruct: { request: arscan.ReconstructRequest; response: arscan.ReconstructResponse } };
 }
 
 export const SERVICE_CLIENTS: Record<BackendName, GeneratedClientClass> = {
   keypoint: KeypointService.Client as unknown as GeneratedClientClass,
   image3d: Image3DService.Client as unknown as GeneratedClientClass,
+  arscan: ArScanService.Client as unknown as GeneratedClientClass,
 };

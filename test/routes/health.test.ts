@@ -18,7 +18,8 @@ test('/readyz is 200 when every backend has a reachable instance, with the state
   const be3d = await fakeImage3d(() => new image3d.RenderResponse());
   t.after(() => be3d.close());
   const down = await closedPort();
-  const gw = await startGateway({ KEYPOINT_BACKENDS: `${be.address},127.0.0.1:${down}`, IMAGE3D_BACKENDS: be3d.address });
+  // Readiness only connects: any listening Thrift server stands in for arscan here.
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `${be.address},127.0.0.1:${down}`, IMAGE3D_BACKENDS: be3d.address, ARSCAN_BACKENDS: be3d.address });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
   assert.equal(res.status, 200);
@@ -37,7 +38,7 @@ test('/readyz is 200 when every backend has a reachable instance, with the state
 test('/readyz is 503 NOT_READY, as problem+json, when a backend has no reachable instance', async (t) => {
   const be3d = await fakeImage3d(() => new image3d.RenderResponse());
   t.after(() => be3d.close());
-  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, IMAGE3D_BACKENDS: be3d.address });
+  const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, IMAGE3D_BACKENDS: be3d.address, ARSCAN_BACKENDS: be3d.address });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
   assert.equal(res.status, 503);
@@ -54,7 +55,7 @@ test('/readyz counts a backend with no instances configured as not ready', async
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
   t.after(() => gw.close());
   const body = (await (await fetch(`${gw.url}/readyz`)).json()) as { message: string };
-  assert.match(body.message, /keypoint, image3d/);
+  assert.match(body.message, /keypoint, image3d, arscan/);
 });
 
 test('/metrics is Prometheus text with the request and backend call series', async (t) => {

@@ -1,0 +1,4 @@
+import { runBackendCli } from '../cli.js';
+import { startArscanBackend } from './server.js';
+
+await runBackendCli('arscan', startArscanBackend);
