@@ -10,6 +10,7 @@ import loadShedding from './plugins/load-shedding.js';
 import metrics from './plugins/metrics.js';
 import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
+import arscan from './routes/arscan.js';
 import health from './routes/health.js';
 import image3d from './routes/image3d.js';
 import keypoints from './routes/keypoints.js';
@@ -53,7 +54,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(requestContext);
   await app.register(drain);
   await app.register(errorHandler);
-  await app.register(loadShedding, { config, maxBodyBytes: Math.max(limits.jsonBytes, limits.multipartBytes, limits.imageBytes) });
+  // The largest body any route accepts: larger ones get their 413 from the body limits.
+  const maxBodyBytes = Math.max(...[limits, bodyLimits(config.maxArchiveBytes)].flatMap((l) => [l.jsonBytes, l.multipartBytes, l.imageBytes]));
+  await app.register(loadShedding, { config, maxBodyBytes });
   await app.register(bodyParsers, { limits });
   await app.register(metrics);
   await app.register(rpc, { config });
@@ -61,5 +64,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(health);
   await app.register(keypoints);
   await app.register(image3d);
+  await app.register(arscan, { config });
   return app;
 }

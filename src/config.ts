@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ZipLimits } from './input/zip.js';
 import type { EjectionPolicy } from './rpc/instance-health.js';
 
 /** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
@@ -30,6 +31,9 @@ export interface Config {
   logLevel: string;
   caller: string;
   maxImageBytes: number;
+  /** Largest capture-set upload (zip or multipart); its JSON limit follows from it. */
+  maxArchiveBytes: number;
+  archive: ZipLimits;
   /** Bytes the gateway accepts in one reply frame from a backend. */
   maxFrameBytes: number;
   connectTimeoutMs: number;
@@ -96,6 +100,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BASE_CALLER: z.string().min(1).max(128).default('visiongate'),
   MAX_IMAGE_BYTES: int(1024, 1024 * MiB).default(15 * MiB),
+  MAX_ARCHIVE_BYTES: int(1024, 1536 * MiB).default(200 * MiB),
+  ARCHIVE_MAX_ENTRIES: int(1, 100_000).default(1000),
+  ARCHIVE_MAX_ENTRY_BYTES: int(1024, 1024 * MiB).default(64 * MiB),
+  ARCHIVE_MAX_TOTAL_BYTES: int(1024, 16 * 1024 * MiB).default(1024 * MiB),
+  ARCHIVE_MAX_RATIO: int(1, 100_000).default(100),
   RPC_MAX_FRAME_BYTES: int(1024, 2047 * MiB).default(512 * MiB),
   RPC_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1000),
   DRAIN_DELAY_MS: int(0, 600_000).default(1000),
@@ -142,6 +151,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL as string,
     caller: e.BASE_CALLER as string,
     maxImageBytes: e.MAX_IMAGE_BYTES as number,
+    maxArchiveBytes: e.MAX_ARCHIVE_BYTES as number,
+    archive: {
+      maxEntries: e.ARCHIVE_MAX_ENTRIES as number,
+      maxEntryBytes: e.ARCHIVE_MAX_ENTRY_BYTES as number,
+      maxTotalBytes: e.ARCHIVE_MAX_TOTAL_BYTES as number,
+      maxRatio: e.ARCHIVE_MAX_RATIO as number,
+    },
     maxFrameBytes: e.RPC_MAX_FRAME_BYTES as number,
     connectTimeoutMs: e.RPC_CONNECT_TIMEOUT_MS as number,
     queueTimeoutMs: e.RPC_QUEUE_TIMEOUT_MS as number,

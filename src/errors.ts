@@ -30,6 +30,9 @@ export const ERROR_CODES = [
   'INVALID_ARCHIVE',
   'ARCHIVE_LIMIT_EXCEEDED',
   'ARCHIVE_UNSUPPORTED',
+  'NOT_ENOUGH_IMAGES',
+  'TOO_MANY_IMAGES',
+  'RECONSTRUCTION_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -93,6 +96,9 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   INVALID_ARCHIVE: { status: 400, message: 'The archive is not a valid zip file.' },
   ARCHIVE_LIMIT_EXCEEDED: { status: 413, message: 'The archive exceeds a limit on entries, size or compression ratio.' },
   ARCHIVE_UNSUPPORTED: { status: 422, message: 'The archive uses a feature the gateway does not accept (such as encryption).' },
+  NOT_ENOUGH_IMAGES: { status: 422, message: 'The capture set has too few images.' },
+  TOO_MANY_IMAGES: { status: 422, message: 'The capture set has too many images.' },
+  RECONSTRUCTION_FAILED: { status: 422, message: 'No model could be built from these images.' },
   GATEWAY_OVERLOADED: { status: 503, message: 'The gateway is overloaded; try again shortly.', retryAfter: 1 },
 };
 
@@ -170,6 +176,8 @@ const BACKEND_STATUS: Record<number, { code: ErrorCode; message?: string }> = {
   1001: { code: 'INVALID_ARGUMENT', message: 'The backend refused an argument of the request.' },
   1002: { code: 'IMAGE_UNDECODABLE', message: 'The backend could not decode the image.' },
   1003: { code: 'IMAGE_DIMENSIONS_UNSUPPORTED', message: 'The backend does not accept images of these dimensions.' },
+  1004: { code: 'NOT_ENOUGH_IMAGES', message: 'The backend needs more images of the object.' },
+  1005: { code: 'RECONSTRUCTION_FAILED', message: 'The backend could not register the images into one model.' },
   2001: { code: 'BACKEND_OVERLOADED' },
   5000: { code: 'BACKEND_ERROR', message: 'The backend failed with an internal error.' },
 };

@@ -40,11 +40,14 @@ export function safeBaseName(entryName: string): string {
   return clean || 'file';
 }
 
-function unique(name: string, taken: Set<string>): string {
-  if (!taken.has(name.toLowerCase())) return name;
+/** `name`, or `stem-2.ext`, `stem-3.ext` … : the first not yet taken (case-insensitively), now taken. */
+export function uniqueName(name: string, taken: Set<string>): string {
   const dot = name.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  for (let i = 2; ; i++) if (!taken.has(`${stem}-${i}${ext}`.toLowerCase())) return `${stem}-${i}${ext}`;
+  let candidate = name;
+  for (let i = 2; taken.has(candidate.toLowerCase()); i++) candidate = `${stem}-${i}${ext}`;
+  taken.add(candidate.toLowerCase());
+  return candidate;
 }
 
 /**
@@ -81,13 +84,9 @@ export async function unzip(zip: Buffer, limits: ZipLimits, keep: (name: string,
       }
       const data = await readEntry(archive, entry, Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total), over);
       total += data.length;
-      const safe = unique(safeBaseName(name), taken);
-      if (!keep(safe, data)) {
-        skipped.push(safe);
-        continue;
-      }
-      taken.add(safe.toLowerCase());
-      files.push({ name: safe, data });
+      const safe = uniqueName(safeBaseName(name), taken);
+      if (keep(safe, data)) files.push({ name: safe, data });
+      else skipped.push(safe);
     }
   } catch (err) {
     if (err instanceof ApiError) throw err;

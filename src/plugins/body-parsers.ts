@@ -13,12 +13,20 @@ export interface BodyLimits {
 
 const FIELDS_ROOM = 64 * 1024;
 
-export function bodyLimits(maxImageBytes: number): BodyLimits {
+/** The limits of a route whose payload is at most `payloadBytes` (an image, or a capture set). */
+export function bodyLimits(payloadBytes: number): BodyLimits {
   return {
-    imageBytes: maxImageBytes,
-    jsonBytes: Math.ceil(maxImageBytes / 3) * 4 + FIELDS_ROOM,
-    multipartBytes: maxImageBytes + FIELDS_ROOM,
+    imageBytes: payloadBytes,
+    jsonBytes: Math.ceil(payloadBytes / 3) * 4 + FIELDS_ROOM,
+    multipartBytes: payloadBytes + FIELDS_ROOM,
   };
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route's own limits, where its payload is not one image. */
+    bodyLimits?: BodyLimits;
+  }
 }
 
 declare module 'fastify' {
@@ -39,18 +47,20 @@ export default fp<{ limits: BodyLimits }>(
     const json = app.getDefaultJsonParser('error', 'error');
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.jsonBytes }, json);
-    for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream']) {
+    for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip']) {
       app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.imageBytes }, (_req, body, done) => done(null, body));
     }
     await app.register(multipart, {
       limits: { fileSize: limits.imageBytes, files: 1, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 100 },
     });
-    // Multipart bodies are streamed, so fastify's Content-Length check does not cover them.
+    // Multipart bodies are streamed, so fastify's Content-Length check does not cover them;
+    // nor does it know a route's own limit for a raw body.
     app.addHook('onRequest', async (request) => {
       const length = Number(request.headers['content-length']);
-      if (length > limits.multipartBytes && request.headers['content-type']?.startsWith('multipart/')) {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `The multipart body is larger than the ${limits.multipartBytes} bytes accepted.`);
-      }
+      const own = request.routeOptions.config.bodyLimits ?? limits;
+      const type = request.headers['content-type'] ?? '';
+      const limit = type.startsWith('multipart/') ? own.multipartBytes : type.startsWith('application/json') ? own.jsonBytes : own.imageBytes;
+      if (length > limit) throw new ApiError('PAYLOAD_TOO_LARGE', `The ${type.split(';')[0]} body is larger than the ${limit} bytes this route accepts.`);
     });
   },
   { name: 'body-parsers' },

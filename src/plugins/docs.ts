@@ -22,6 +22,7 @@ export default fp(
         tags: [
           { name: 'keypoints', description: 'Faces and landmarks' },
           { name: 'image3d', description: 'Photos to videos with 3D camera motion' },
+          { name: 'arscan', description: 'Photos of an object to a textured 3D model' },
           { name: 'operations', description: 'Health and readiness' },
         ],
       },

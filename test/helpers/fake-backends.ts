@@ -1,5 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 import base from '../../gen/thrift/base_types.js';
+import ArScanService from '../../gen/thrift/ArScanService.js';
+import arscan from '../../gen/thrift/arscan_types.js';
 import Image3DService from '../../gen/thrift/Image3DService.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
@@ -38,6 +40,9 @@ export const fakeKeypoint = (handler: (req: keypoint.DetectRequest) => Promise<k
 
 export const fakeImage3d = (handler: (req: image3d.RenderRequest) => Promise<image3d.RenderResponse> | image3d.RenderResponse, wire: Wire = {}) =>
   fakeService(Image3DService.Processor, 'Render', handler, wire);
+
+export const fakeArscan = (handler: (req: arscan.ReconstructRequest) => Promise<arscan.ReconstructResponse> | arscan.ReconstructResponse, wire: Wire = {}) =>
+  fakeService(ArScanService.Processor, 'Reconstruct', handler, wire);
 
 export const ok = (fields: Partial<keypoint.DetectResponse> = {}) =>
   new keypoint.DetectResponse({ faces: [], BaseResp: new base.BaseResp({ StatusCode: 0 }), ...fields });

@@ -1,0 +1,90 @@
+import type { FastifyPluginAsync } from 'fastify';
+import arscan from '../../gen/thrift/arscan_types.js';
+import type { Config } from '../config.js';
+import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS } from '../errors.js';
+import { collectCaptureSet } from '../input/capture-set.js';
+import { parseOptions } from '../input/options.js';
+import { bodyLimits } from '../plugins/body-parsers.js';
+import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
+import { BINARY } from '../schemas/image-request.js';
+import { jsonSchema } from '../schemas/json-schema.js';
+import { problemResponses } from '../schemas/problem.js';
+import { sendFile, wantsJson } from './binary-answer.js';
+
+const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  const limits = bodyLimits(config.maxArchiveBytes);
+  const capture = { zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
+  app.post(
+    '/v1/arscan/models',
+    {
+      bodyLimit: limits.jsonBytes,
+      config: { bodyLimits: limits },
+      schema: {
+        tags: ['arscan'],
+        summary: 'Photos of one object in, a textured 3D model (zip) out',
+        description:
+          'Send 3 to 200 JPEG or PNG photos (64 to 8192 pixels a side): as a zip (raw `application/zip` body, multipart ' +
+          '`archive`, or JSON `archive` in base64), as several multipart `images` files, or as JSON `images`. Archive ' +
+          'entries that are not images are skipped and named in `X-Skipped-Entries`. The answer is the model zip; with ' +
+          '`Accept: application/json`, JSON with the zip in base64. Options may be query parameters with any form.',
+        body: {
+          content: {
+            'application/json': { schema: jsonSchema(ArscanJsonBody) },
+            'multipart/form-data': { schema: jsonSchema(ArscanMultipartBody) },
+            'application/zip': BINARY,
+          },
+        },
+        querystring: jsonSchema(ArscanOptions),
+        response: {
+          200: {
+            description: 'The model zip (`model.glb`, or `model.obj` + `model.mtl` + `atlas.jpg`).',
+            content: { 'application/zip': BINARY, 'application/json': { schema: jsonSchema(ArscanJsonAnswer) } },
+          },
+          ...problemResponses([
+            ...IMAGE_INPUT_ERRORS,
+            'INVALID_ARCHIVE',
+            'ARCHIVE_LIMIT_EXCEEDED',
+            'ARCHIVE_UNSUPPORTED',
+            'NOT_ENOUGH_IMAGES',
+            'TOO_MANY_IMAGES',
+            'RECONSTRUCTION_FAILED',
+            ...BACKEND_CALL_ERRORS,
+          ]),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (Buffer.isBuffer(request.body) && request.body.length > config.maxArchiveBytes) {
+        throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is larger than the ${config.maxArchiveBytes} bytes accepted.`);
+      }
+      const set = await collectCaptureSet(request, capture);
+      const { format, texture_size } = parseOptions(ArscanOptions, set.options);
+      const res = await app.rpc.call(
+        'arscan',
+        'Reconstruct',
+        new arscan.ReconstructRequest({
+          images: set.images.map((i) => new arscan.CaptureImage(i)),
+          model_format: format,
+          texture_size,
+        }),
+        request.callContext(),
+      );
+      if (!res.model_zip) throw new ApiError('BACKEND_PROTOCOL_ERROR', 'The arscan backend answered no model.');
+      if (set.skipped.length > 0) reply.header('x-skipped-entries', set.skipped.map(encodeURIComponent).join(', '));
+      if (wantsJson(request, 'application/zip')) {
+        const answer: ArscanJsonAnswer = {
+          logid: request.id,
+          format,
+          vertex_count: res.vertex_count ?? 0,
+          images_used: res.images_used ?? set.images.length,
+          skipped: set.skipped,
+          model_zip: res.model_zip.toString('base64'),
+        };
+        return answer;
+      }
+      return sendFile(reply, res.model_zip, 'application/zip', `${request.id}.zip`);
+    },
+  );
+};
+
+export default arscanRoute;

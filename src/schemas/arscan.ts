@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { intRange } from './json-schema.js';
+
+/** The IDL's limits (idl/arscan.thrift). */
+export const ARSCAN_IMAGE_SIDE = { min: 64, max: 8192 };
+export const ARSCAN_IMAGE_COUNT = { min: 3, max: 200 };
+export const MODEL_FORMATS = ['glb', 'obj'] as const;
+
+export const ArscanOptions = z.strictObject({
+  format: z
+    .enum(MODEL_FORMATS, { error: `must be one of ${MODEL_FORMATS.join(', ')}` })
+    .default('glb')
+    .meta({ description: 'The model format: binary glTF, or OBJ with its MTL and texture.', example: 'glb' }),
+  texture_size: intRange(256, 4096).default(2048).meta({ description: 'Texture edge in pixels.', example: 1024 }),
+});
+
+const b64 = (description: string) => z.string().meta({ description, format: 'byte' });
+
+export const ArscanJsonBody = ArscanOptions.extend({
+  images: z
+    .array(z.object({ name: z.string().meta({ description: 'File name (used as a name only, never as a path).' }), data: b64('The photo, JPEG or PNG, base64.') }))
+    .optional()
+    .meta({ description: '3 to 200 photos of one object, 64 to 8192 pixels a side. Send this or `archive`.' }),
+  archive: b64('A zip of the photos, base64. Send this or `images`.').optional(),
+});
+
+export const ArscanMultipartBody = ArscanOptions.extend({
+  archive: z.string().meta({ description: 'A zip of the photos. Send this or `images`.', format: 'binary' }).optional(),
+  images: z.array(z.string().meta({ format: 'binary' })).optional().meta({ description: 'The photos, one file part each.' }),
+});
+
+export const ArscanJsonAnswer = z.object({
+  logid: z.string(),
+  format: z.enum(MODEL_FORMATS),
+  vertex_count: z.number(),
+  images_used: z.number(),
+  skipped: z.array(z.string()).meta({ description: 'Archive entries left out as not images.' }),
+  model_zip: z.string().meta({ description: 'The model zip, base64.', format: 'byte' }),
+});
+export type ArscanJsonAnswer = z.infer<typeof ArscanJsonAnswer>;
