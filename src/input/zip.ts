@@ -116,5 +116,6 @@ async function readEntry(archive: yauzl.ZipFile, entry: yauzl.Entry, max: number
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size);
+  // A stored entry read from the archive in one piece is a view of it: no copy needed.
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

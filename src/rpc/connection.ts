@@ -53,7 +53,11 @@ export class Connection {
     Client: GeneratedClientClass,
     private readonly wire: WireOptions,
   ) {
-    const output = createWriteTransport(wire.transport, (bytes) => socket.write(bytes));
+    const output = createWriteTransport(wire.transport, (chunks) => {
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    });
     this.codec = new Client(output, PROTOCOLS[wire.protocol]) as CodecClient;
     this.reader = createMessageReader(wire.transport, wire.protocol, wire.maxFrameBytes, (input) => this.onMessage(input));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
