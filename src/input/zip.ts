@@ -116,6 +116,8 @@ async function readEntry(archive: yauzl.ZipFile, entry: yauzl.Entry, max: number
     }
     chunks.push(chunk);
   }
-  // A stored entry read from the archive in one piece is a view of it: no copy needed.
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  // A stored entry comes as consecutive slices of the archive itself: one view of them will do.
+  const first = chunks[0];
+  const contiguous = chunks.every((c, i) => i === 0 || (c.buffer === first!.buffer && c.byteOffset === chunks[i - 1]!.byteOffset + chunks[i - 1]!.length));
+  return first && contiguous ? Buffer.from(first.buffer, first.byteOffset, size) : Buffer.concat(chunks, size);
 }
