@@ -5,7 +5,7 @@ import type { Interceptor } from '../rpc/rpc-client.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry; rpcInterceptor: Interceptor };
+    metrics: { registry: Registry; rpcInterceptor: Interceptor; ejected(backend: string, instance: string): void };
   }
 }
 
@@ -37,6 +37,13 @@ export default fp(
       registers: [registry],
     });
 
+    const ejections = new Counter({
+      name: 'visiongate_backend_ejections_total',
+      help: 'Backend instances ejected after failing, by backend and instance',
+      labelNames: ['backend', 'instance'],
+      registers: [registry],
+    });
+
     const rpcInterceptor: Interceptor = (next) => async (call) => {
       const end = calls.startTimer({ backend: call.backend, method: call.method });
       let outcome = 'ok';
@@ -49,7 +56,7 @@ export default fp(
         end({ instance: call.instance ?? 'none', outcome });
       }
     };
-    app.decorate('metrics', { registry, rpcInterceptor });
+    app.decorate('metrics', { registry, rpcInterceptor, ejected: (backend: string, instance: string) => ejections.inc({ backend, instance }) });
 
     app.addHook('onResponse', async (request, reply) => {
       // Unmatched URLs share one label, so scanners cannot grow the label set.

@@ -16,7 +16,10 @@ declare module 'fastify' {
 /** The Thrift client for every backend, as `app.rpc`, closed with the app. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const rpc = new RpcClient(config, [app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)], app.log);
+    const rpc = new RpcClient(config, [app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)], {
+      log: app.log,
+      ejected: app.metrics.ejected,
+    });
     app.decorate('rpc', rpc);
     app.addHook('onClose', async () => rpc.close());
     await rpc.startResolving(lookupAll, config.resolveIntervalMs);

@@ -24,6 +24,12 @@ export interface InstanceReport {
 
 export type Lookup = (host: string) => Promise<string[]>;
 
+/** Who hears of what happens to instances: the log, and the metrics. */
+export interface RpcObserver {
+  log?: FastifyBaseLogger;
+  ejected?(backend: string, instance: string): void;
+}
+
 /** One backend's instances: which to call, what a failure does to it, and the one safe retry. */
 export class Backend {
   instances: Instance[];
@@ -34,7 +40,7 @@ export class Backend {
     readonly config: BackendConfig,
     pool: Pick<PoolOptions, 'connectTimeoutMs' | 'queueTimeoutMs'> & { maxFrameBytes: number },
     private readonly ejection: EjectionPolicy,
-    private readonly log: FastifyBaseLogger | undefined,
+    private readonly observer: RpcObserver,
   ) {
     this.poolOptions = {
       wire: { transport: config.transport, protocol: config.protocol, maxFrameBytes: pool.maxFrameBytes, envPrefix: config.name.toUpperCase() },
@@ -63,7 +69,7 @@ export class Backend {
         const addresses = await lookup(target.host);
         for (const host of addresses) wanted.push({ addr: { host, port: target.port }, name: target.host });
       } catch (err) {
-        this.log?.warn({ backend: this.config.name, host: target.host, err }, 'backend host name did not resolve; keeping the instances it had');
+        this.observer.log?.warn({ backend: this.config.name, host: target.host, err }, 'backend host name did not resolve; keeping the instances it had');
         wanted.push(...this.instances.filter((i) => i.name === target.host || i.pool.addr.host === target.host).map((i) => ({ addr: i.pool.addr, ...(i.name ? { name: i.name } : {}) })));
       }
     }
@@ -161,7 +167,8 @@ export class Backend {
     }
     const ejectedMs = instance.health.failed(err.kind === 'unavailable');
     if (ejectedMs !== undefined) {
-      this.log?.warn({ backend: this.config.name, instance: instance.pool.address, ejectedMs, reason: err.message }, 'backend instance ejected');
+      this.observer.log?.warn({ backend: this.config.name, instance: instance.pool.address, ejectedMs, reason: err.message }, 'backend instance ejected');
+      this.observer.ejected?.(this.config.name, instance.pool.address);
     }
   }
 

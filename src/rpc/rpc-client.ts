@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackendName, Config } from '../config.js';
-import { Backend, type InstanceReport, type Lookup } from './backend.js';
+import { Backend, type InstanceReport, type Lookup, type RpcObserver } from './backend.js';
 import type { BackendMethods } from './services.js';
 
 /** What a call knows about the HTTP request it serves; interceptors turn it into `Base`. */
@@ -31,7 +31,7 @@ export class RpcClient {
   private readonly backends: Record<BackendName, Backend>;
   private readonly invoke: CallNext;
 
-  constructor(config: Config, interceptors: Interceptor[], log?: FastifyBaseLogger) {
+  constructor(config: Config, interceptors: Interceptor[], observer: RpcObserver = {}) {
     this.backends = Object.fromEntries(
       Object.values(config.backends).map((b) => [
         b.name,
@@ -39,7 +39,7 @@ export class RpcClient {
           b,
           { connectTimeoutMs: config.connectTimeoutMs, queueTimeoutMs: config.queueTimeoutMs, maxFrameBytes: config.maxFrameBytes },
           config.ejection,
-          log,
+          observer,
         ),
       ]),
     ) as Record<BackendName, Backend>;
