@@ -4,7 +4,6 @@ import { ApiError, toProblem } from '../errors.js';
 const PROBE_TIMEOUT_MS = 1000;
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
-
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process serves HTTP' } }, async () => ({ status: 'ok' }));
 
   app.get(
@@ -17,19 +16,15 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      if (app.draining) {
-        const err = new ApiError('NOT_READY', 'The gateway is shutting down.');
-        return reply.code(err.status).headers(err.headers).type('application/problem+json').send(toProblem(err, request.id));
-      }
+      const notReady = (message: string, extra: object = {}) => {
+        const err = new ApiError('NOT_READY', message);
+        return reply.code(err.status).headers(err.headers).type('application/problem+json').send({ ...toProblem(err, request.id), ...extra });
+      };
+      if (app.draining) return notReady('The gateway is shutting down.');
       const backends = await app.rpc.instances(PROBE_TIMEOUT_MS);
       const down = Object.entries(backends).filter(([, instances]) => !instances.some((i) => i.state !== 'ejected'));
       if (down.length === 0) return { status: 'ready', backends };
-      const err = new ApiError('NOT_READY', `No reachable instance of: ${down.map(([name]) => name).join(', ')}.`);
-      return reply
-        .code(err.status)
-        .headers(err.headers)
-        .type('application/problem+json')
-        .send({ ...toProblem(err, request.id), backends });
+      return notReady(`No reachable instance of: ${down.map(([name]) => name).join(', ')}.`, { backends });
     },
   );
 };

@@ -30,6 +30,7 @@ export type Interceptor = (next: CallNext) => CallNext;
 export class RpcClient {
   private readonly backends: Record<BackendName, Backend>;
   private readonly invoke: CallNext;
+  private resolveTimer: NodeJS.Timeout | undefined;
 
   constructor(config: Config, interceptors: Interceptor[], observer: RpcObserver = {}) {
     this.backends = Object.fromEntries(
@@ -78,6 +79,4 @@ export class RpcClient {
     clearInterval(this.resolveTimer);
     for (const backend of Object.values(this.backends)) for (const { pool } of backend.instances) pool.close();
   }
-
-  private resolveTimer: NodeJS.Timeout | undefined;
 }

@@ -5,11 +5,10 @@ import sharp from 'sharp';
 import arscan from '../../gen/thrift/arscan_types.js';
 import { startArscanBackend } from '../../src/backends/arscan/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
-import { ApiError } from '../../src/errors.js';
 import { unzip } from '../../src/input/zip.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
-import { ctx, rpcClient } from '../helpers/rpc.js';
+import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';
 
 const limits = { maxEntries: 10, maxEntryBytes: 64 << 20, maxTotalBytes: 64 << 20, maxRatio: 1000 };
 
@@ -68,15 +67,7 @@ describe('the reference arscan backend, called over Thrift', () => {
     assert.equal((await sharp(byName.get('atlas.jpg')!).metadata()).width, 256);
   });
 
-  async function status(fields: Partial<arscan.ReconstructRequest>): Promise<string> {
-    try {
-      await reconstruct(fields);
-      return 'ok';
-    } catch (err) {
-      assert.ok(err instanceof ApiError);
-      return (err.cause as Error).message;
-    }
-  }
+  const status = (fields: Partial<arscan.ReconstructRequest>) => causeOf(reconstruct(fields));
 
   test('refuses what the IDL refuses, with its status codes', async () => {
     assert.match(await status({ images: photos.slice(0, 2) }), /StatusCode 1004/);

@@ -3,10 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import image3d from '../../gen/thrift/image3d_types.js';
 import { startImage3dBackend } from '../../src/backends/image3d/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
-import { ApiError } from '../../src/errors.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
-import { ctx, rpcClient } from '../helpers/rpc.js';
+import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';
 
 describe('the reference image3d backend, called over Thrift', () => {
   let backend: RunningServer;
@@ -23,15 +22,7 @@ describe('the reference image3d backend, called over Thrift', () => {
   const render = (fields: Partial<image3d.RenderRequest>) =>
     rpc.call('image3d', 'Render', new image3d.RenderRequest({ image: fixture('coffee.png'), ...fields }), ctx());
 
-  async function statusOf(fields: Partial<image3d.RenderRequest>): Promise<string> {
-    try {
-      await render(fields);
-      return 'ok';
-    } catch (err) {
-      assert.ok(err instanceof ApiError);
-      return (err.cause as Error).message;
-    }
-  }
+  const statusOf = (fields: Partial<image3d.RenderRequest>) => causeOf(render(fields));
 
   test('refuses what the IDL refuses, with its status codes', async () => {
     assert.match(await statusOf({ image: Buffer.from('not an image') }), /StatusCode 1002/);

@@ -4,10 +4,9 @@ import keypoint from '../../gen/thrift/keypoint_types.js';
 import { MEAN_FACE } from '../../src/backends/keypoint/mean-face.js';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
-import { ApiError } from '../../src/errors.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
-import { ctx, rpcClient } from '../helpers/rpc.js';
+import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';
 
 describe('the reference keypoint backend, called over Thrift', () => {
   let backend: RunningServer;
@@ -24,15 +23,7 @@ describe('the reference keypoint backend, called over Thrift', () => {
   const detect = (image: Buffer, max_faces?: number) =>
     rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image, ...(max_faces === undefined ? {} : { max_faces }) }), ctx());
 
-  async function status(image: Buffer, max_faces?: number): Promise<string> {
-    try {
-      await detect(image, max_faces);
-      return 'ok';
-    } catch (err) {
-      assert.ok(err instanceof ApiError);
-      return (err.cause as Error).message;
-    }
-  }
+  const status = (image: Buffer, max_faces?: number) => causeOf(detect(image, max_faces));
 
   test('one face on astronaut.png with 106 landmarks, sizes from the image', async () => {
     const res = await detect(fixture('astronaut.png'));
