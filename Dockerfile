@@ -22,4 +22,5 @@ COPY assets ./assets
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/server.js"]
+# --expose-gc: big uploads free their socket chunks as they arrive (src/input/read-body.ts).
+CMD ["node", "--expose-gc", "dist/server.js"]

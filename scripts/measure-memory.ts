@@ -56,12 +56,24 @@ const forms: Record<string, () => { body: RequestInit['body']; headers: Record<s
   }),
 };
 
+const REPEAT = 3;
 console.log(`payload: ${payload.toFixed(1)} MiB (3 incompressible ${photoSide}² PNGs, stored in a zip)\n`);
-console.log('| form | RSS before | peak during | rise | × payload |');
+console.log(`| form (median of ${REPEAT}) | RSS before | peak during | rise | × payload |`);
 console.log('|---|---|---|---|---|');
-const results: Array<{ form: string; rise: number; ratio: number }> = [];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const [form, make] of Object.entries(forms)) {
-  const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/server.ts', import.meta.url))], {
+  const runs: Array<{ before: number; peak: number }> = [];
+  for (let i = 0; i < REPEAT; i++) runs.push(await measure(form, make));
+  const rise = median(runs.map((r) => r.peak - r.before));
+  const before = median(runs.map((r) => r.before));
+  console.log(`| ${form} | ${before.toFixed(0)} MiB | ${(before + rise).toFixed(0)} MiB | ${rise.toFixed(0)} MiB | ${(rise / payload).toFixed(2)}× |`);
+}
+await backend.close();
+process.exit(0);
+
+/** One upload to a fresh gateway: its RSS before, and at its highest while the upload is held. */
+async function measure(form: string, make: () => { body: RequestInit['body']; headers: Record<string, string> }): Promise<{ before: number; peak: number }> {
+  const server = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('../src/server.ts', import.meta.url))], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', KEYPOINT_BACKENDS: address, IMAGE3D_BACKENDS: address, ARSCAN_BACKENDS: address },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -83,11 +95,7 @@ for (const [form, make] of Object.entries(forms)) {
   await res.arrayBuffer();
   clearInterval(sampler);
   if (res.status !== 200) throw new Error(`${form}: ${res.status}`);
-  const rise = peak - before;
-  results.push({ form, rise, ratio: rise / payload });
-  console.log(`| ${form} | ${before.toFixed(0)} MiB | ${peak.toFixed(0)} MiB | ${rise.toFixed(0)} MiB | ${(rise / payload).toFixed(2)}× |`);
   server.kill('SIGKILL');
   await sleep(200);
+  return { before, peak };
 }
-await backend.close();
-process.exit(0);

@@ -4,7 +4,8 @@ import type { RunningServer, ServeOptions } from './thrift-server.js';
 
 /**
  * Runs a reference backend as its own process: `--host`, `--port` (0 picks a free one),
- * `--transport framed|buffered`, `--protocol binary|compact`. Prints the port it listens on,
+ * `--transport framed|buffered`, `--protocol binary|compact`, and `--precomputed` for
+ * benchmarks (see precomputed.ts). Prints the port it listens on,
  * tells a parent process through IPC, and exits cleanly on SIGTERM/SIGINT.
  */
 export async function runBackendCli(name: string, start: (opts: ServeOptions) => Promise<RunningServer>): Promise<void> {
@@ -14,6 +15,7 @@ export async function runBackendCli(name: string, start: (opts: ServeOptions) =>
       port: { type: 'string', default: '9090' },
       transport: { type: 'string', default: 'framed' },
       protocol: { type: 'string', default: 'binary' },
+      precomputed: { type: 'boolean', default: false },
     },
   });
   const port = Number(values.port);
@@ -26,8 +28,10 @@ export async function runBackendCli(name: string, start: (opts: ServeOptions) =>
     transport: values.transport as TransportKind,
     protocol: values.protocol as ProtocolKind,
     maxFrameBytes: 1024 * 1024 * 1024,
+    precomputed: values.precomputed,
   });
-  console.log(`${name} reference backend listening on ${values.host}:${server.port} (${values.transport}/${values.protocol})`);
+  const mode = values.precomputed ? ', answering every call with its first result (benchmark mode)' : '';
+  console.log(`${name} reference backend listening on ${values.host}:${server.port} (${values.transport}/${values.protocol})${mode}`);
   process.send?.({ port: server.port });
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);

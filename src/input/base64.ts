@@ -1,35 +1,74 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ApiError } from '../errors.js';
+import { JsonSyntaxError, RawString } from './json-body.js';
 
 const DATA_URI = /^data:([a-z]+\/[a-z0-9.+-]+)?;base64,/i;
+
+/**
+ * Characters decoded per step. Each step's text is a string under V8's large-object size, so
+ * it dies young and is freed by the next scavenge; big payloads leave the event loop free
+ * every `STEPS_PER_TURN` steps.
+ */
+const STEP_CHARS = 64 * 1024;
+const STEPS_PER_TURN = 16;
 
 /** 1 for each byte of the standard base64 alphabet, 0 elsewhere. */
 const ALPHABET = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') ALPHABET[c.charCodeAt(0)] = 1;
 
 /**
- * Decodes standard base64 (RFC 4648 §4, padded), with or without a `data:...;base64,` prefix.
- * Anything else is refused rather than decoded leniently the way Buffer.from would:
- * characters outside the alphabet (whitespace, URL-safe `-_` included), missing or misplaced
- * padding, a length that is not a multiple of four, non-zero bits after the last byte.
+ * Decodes standard base64 (RFC 4648 §4, padded), with or without a `data:...;base64,` prefix,
+ * from a string or straight from a JSON body's bytes. Anything else is refused rather than
+ * decoded leniently the way Buffer.from would: characters outside the alphabet (whitespace,
+ * URL-safe `-_` included), missing or misplaced padding, a length that is not a multiple of
+ * four, non-zero bits after the last byte.
+ *
+ * Node's decoder does the work: it skips characters outside the alphabet and stops at "=",
+ * so a step that yields fewer bytes than its length promises holds a bad character (the
+ * URL-safe ones, which it accepts, are looked for apart). Only then is the text scanned, to
+ * say where.
  */
-export function decodeBase64(value: string, field: string): Buffer {
-  const prefix = DATA_URI.exec(value);
-  const body = prefix ? value.slice(prefix[0].length) : value;
+export async function decodeBase64(value: string | RawString, field: string): Promise<Buffer> {
+  const slice = typeof value === 'string' ? (a: number, b: number) => value.slice(a, b) : (a: number, b: number) => value.bytes.toString('latin1', a, b);
+  const prefix = DATA_URI.exec(slice(0, 128));
   const offset = prefix ? prefix[0].length : 0;
-  const fail = (why: string) => new ApiError('INVALID_BASE64', `"${field}" is not valid base64: ${why}.`, { errors: [{ field, message: why }] });
-  if (body.length === 0) throw fail('it is empty');
-  if (body.length % 4 !== 0) throw fail(`its length (${body.length}) is not a multiple of 4; standard base64 is padded with "="`);
-  const pad = body.endsWith('==') ? 2 : body.endsWith('=') ? 1 : 0;
-  const end = body.length - pad;
-  for (let i = 0; i < end; i++) {
-    const c = body.charCodeAt(i);
+  const length = value.length - offset;
+  const fail = (why: string) => {
+    // A control character makes the body itself invalid JSON, which is what JSON.parse would say.
+    if (value instanceof RawString) value.text();
+    return new ApiError('INVALID_BASE64', `"${field}" is not valid base64: ${why}.`, { errors: [{ field, message: why }] });
+  };
+  try {
+    if (length === 0) throw fail('it is empty');
+    if (length % 4 !== 0) throw fail(`its length (${length}) is not a multiple of 4; standard base64 is padded with "="`);
+    const tail = slice(offset + length - 4, offset + length);
+    const pad = tail.endsWith('==') ? 2 : tail.endsWith('=') ? 1 : 0;
+    const out = Buffer.allocUnsafe((length / 4) * 3 - pad);
+    for (let at = 0; at < length; at += STEP_CHARS) {
+      if (at > 0 && (at / STEP_CHARS) % STEPS_PER_TURN === 0) await yieldToLoop();
+      const chars = slice(offset + at, offset + Math.min(at + STEP_CHARS, length));
+      const last = at + STEP_CHARS >= length;
+      const expected = (chars.length / 4) * 3 - (last ? pad : 0);
+      if (out.write(chars, (at / 4) * 3, 'base64') !== expected || chars.includes('-') || chars.includes('_')) {
+        throw fail(firstBadCharacter(chars, last ? pad : 0, offset + at));
+      }
+    }
+    // Non-canonical encodings ("QR==" for "A") decode to the same bytes as a different string.
+    if (pad > 0 && Buffer.from(tail, 'base64').toString('base64') !== tail) throw fail('the bits after its last byte are not zero');
+    return out;
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${err.message} in "${field}".`, { cause: err });
+    throw err;
+  }
+}
+
+function firstBadCharacter(chars: string, pad: number, offset: number): string {
+  for (let i = 0; i < chars.length - pad; i++) {
+    const c = chars.charCodeAt(i);
     if (c > 255 || ALPHABET[c] === 0) {
-      const shown = c === 61 ? '"=" before the end' : `character ${JSON.stringify(body[i])}`;
-      throw fail(`${shown} at position ${offset + i} is not in the standard base64 alphabet`);
+      const shown = c === 61 ? '"=" before the end' : `character ${JSON.stringify(chars[i])}`;
+      return `${shown} at position ${offset + i} is not in the standard base64 alphabet`;
     }
   }
-  // Non-canonical encodings ("QR==" for "A") decode to the same bytes as a different string.
-  const last = body.slice(-4);
-  if (pad > 0 && Buffer.from(last, 'base64').toString('base64') !== last) throw fail('the bits after its last byte are not zero');
-  return Buffer.from(body, 'base64');
+  return 'it does not decode';
 }

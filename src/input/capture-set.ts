@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { decodeBase64 } from './base64.js';
+import { RawString } from './json-body.js';
+import { contentLength, readBody } from './read-body.js';
 import { inspectImage, type SizeRange } from './image.js';
 import type { OptionValues } from './options.js';
 import { safeBaseName, uniqueName, unzip, type ZipFile, type ZipLimits } from './zip.js';
@@ -73,20 +75,21 @@ async function fromJson(body: Record<string, unknown>, limits: CaptureLimits, qu
     throw new ApiError('INVALID_ARGUMENT', 'Send exactly one of "images" (a list of {name, data}) and "archive" (a base64 zip).');
   }
   if (archive !== undefined) {
-    if (typeof archive !== 'string') throw new ApiError('INVALID_ARGUMENT', '"archive" must be a base64 string.');
-    return { ...(await fromZip(decodeBase64(archive, 'archive'), limits)), options: { text: query, json } };
+    if (typeof archive !== 'string' && !(archive instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', '"archive" must be a base64 string.');
+    return { ...(await fromZip(await decodeBase64(archive, 'archive'), limits)), options: { text: query, json } };
   }
   if (!Array.isArray(images)) throw new ApiError('INVALID_ARGUMENT', '"images" must be a list of {"name", "data"}.');
   if (images.length > limits.count.max) throw new ApiError('TOO_MANY_IMAGES', `The capture set has ${images.length} images; at most ${limits.count.max} are accepted.`);
   const taken = new Set<string>();
-  const out: ZipFile[] = images.map((item: unknown, i) => {
+  const out: ZipFile[] = [];
+  for (const [i, item] of images.entries()) {
     const { name, data } = (item ?? {}) as { name?: unknown; data?: unknown };
-    if (typeof data !== 'string') throw new ApiError('INVALID_ARGUMENT', `"images[${i}].data" must be a base64 string.`);
+    if (typeof data !== 'string' && !(data instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', `"images[${i}].data" must be a base64 string.`);
     const safe = uniqueName(typeof name === 'string' ? safeBaseName(name) : `image-${i + 1}`, taken);
-    const bytes = decodeBase64(data, `images[${i}].data`);
+    const bytes = await decodeBase64(data, `images[${i}].data`);
     checkImage(safe, bytes, limits.side);
-    return { name: safe, data: bytes };
-  });
+    out.push({ name: safe, data: bytes });
+  }
   return { images: out, skipped: [], options: { text: query, json } };
 }
 
@@ -99,7 +102,9 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
     if (part.type === 'field') {
       text[part.fieldname] = part.value;
     } else if (part.fieldname === 'archive') {
-      archive = await part.toBuffer();
+      // Read into one buffer of at most the body's size, rather than chunks and then their concatenation.
+      archive = await readBody(part.file, { atMost: contentLength(request), limit: Number.MAX_SAFE_INTEGER });
+      if (part.file.truncated) throw new ApiError('PAYLOAD_TOO_LARGE', `The "archive" part is larger than the ${limits.zip.maxEntryBytes} bytes accepted.`);
     } else if (part.fieldname === 'images') {
       const name = uniqueName(safeBaseName(part.filename || `image-${images.length + 1}`), taken);
       const data = await part.toBuffer();

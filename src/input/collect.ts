@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { decodeBase64 } from './base64.js';
+import { RawString } from './json-body.js';
 import type { OptionValues } from './options.js';
 
 /** One image and the options beside it, from any of the contract's three body forms. */
@@ -27,10 +28,10 @@ export async function collectImage(request: FastifyRequest, field: string): Prom
   if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError('INVALID_ARGUMENT', 'The JSON body must be an object.');
   const { [field]: value, ...json } = body as Record<string, unknown>;
   if (value === undefined) throw new ApiError('MISSING_IMAGE', `The JSON body has no "${field}" member.`, { errors: [{ field, message: 'is required' }] });
-  if (typeof value !== 'string') {
+  if (typeof value !== 'string' && !(value instanceof RawString)) {
     throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a base64 string.`, { errors: [{ field, message: 'must be a base64 string' }] });
   }
-  return { image: decodeBase64(value, field), options: { text: query, json } };
+  return { image: await decodeBase64(value, field), options: { text: query, json } };
 }
 
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<CollectedImage> {

@@ -82,7 +82,7 @@ export async function unzip(zip: Buffer, limits: ZipLimits, keep: (name: string,
       if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > limits.maxRatio) {
         throw over(`"${safeBaseName(name)}" expands ${Math.round(entry.uncompressedSize / entry.compressedSize)} times, more than ${limits.maxRatio}`);
       }
-      const data = await readEntry(archive, entry, Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total), over);
+      const data = await readEntry(zip, archive, entry, Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total), over);
       total += data.length;
       const safe = uniqueName(safeBaseName(name), taken);
       if (keep(safe, data)) files.push({ name: safe, data });
@@ -103,8 +103,22 @@ function entryName(entry: yauzl.Entry): string {
   return raw.toString(entry.generalPurposeBitFlag & 0x800 ? 'utf8' : 'latin1');
 }
 
-/** Inflates one entry, stopping the moment it passes `max` bytes, whatever its header said. */
-async function readEntry(archive: yauzl.ZipFile, entry: yauzl.Entry, max: number, over: (what: string) => ApiError): Promise<Buffer> {
+/**
+ * One entry's bytes, stopping the moment they pass `max`, whatever its header said. A stored
+ * entry is a view of the archive itself (its sizes must agree); a deflated one is inflated.
+ */
+async function readEntry(zip: Buffer, archive: yauzl.ZipFile, entry: yauzl.Entry, max: number, over: (what: string) => ApiError): Promise<Buffer> {
+  const tooBig = () => over(`"${safeBaseName(entryName(entry))}" inflates past ${max} bytes`);
+  if (entry.compressionMethod === 0) {
+    if (entry.compressedSize !== entry.uncompressedSize) {
+      throw new ApiError('INVALID_ARCHIVE', `The archive is corrupt: the stored entry "${safeBaseName(entryName(entry))}" has two different sizes.`);
+    }
+    if (entry.compressedSize > max) throw tooBig();
+    const header = await new Promise<{ fileDataStart: number }>((resolve, reject) =>
+      (archive as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, h) => (err ? reject(err) : resolve(h))),
+    );
+    return zip.subarray(header.fileDataStart, header.fileDataStart + entry.compressedSize);
+  }
   const stream = await archive.openReadStreamPromise(entry);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -112,12 +126,14 @@ async function readEntry(archive: yauzl.ZipFile, entry: yauzl.Entry, max: number
     size += chunk.length;
     if (size > max) {
       stream.destroy();
-      throw over(`"${safeBaseName(entryName(entry))}" inflates past ${max} bytes`);
+      throw tooBig();
     }
     chunks.push(chunk);
   }
-  // A stored entry comes as consecutive slices of the archive itself: one view of them will do.
-  const first = chunks[0];
-  const contiguous = chunks.every((c, i) => i === 0 || (c.buffer === first!.buffer && c.byteOffset === chunks[i - 1]!.byteOffset + chunks[i - 1]!.length));
-  return first && contiguous ? Buffer.from(first.buffer, first.byteOffset, size) : Buffer.concat(chunks, size);
+  return Buffer.concat(chunks, size);
+}
+
+/** yauzl 3's reader of local headers, which its types do not declare. */
+interface LocalHeaderReader {
+  readLocalFileHeader(entry: yauzl.Entry, options: { minimal: true }, callback: (err: Error | null, header: { fileDataStart: number }) => void): void;
 }

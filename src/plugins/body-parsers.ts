@@ -1,6 +1,12 @@
 import multipart from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
+import { JsonSyntaxError, parseJsonBody } from '../input/json-body.js';
+import { contentLength, readBody } from '../input/read-body.js';
+
+/** Base64 members are thousands of bytes; option values are a few. */
+const JSON_BODY = { rawStringBytes: 1024, maxDepth: 64 };
 
 export interface BodyLimits {
   /** Largest image, raw or as a multipart file part. */
@@ -36,28 +42,6 @@ declare module 'fastify' {
 }
 
 /**
- * A raw body in one buffer. With a Content-Length it is allocated once and filled as the body
- * arrives (fastify's own parser keeps the chunks and then concatenates them: the payload twice
- * over for a moment, which for a 50 MB capture set shows in the process's memory).
- */
-async function readRawBody(payload: NodeJS.ReadableStream, declared: number, limit: number): Promise<Buffer> {
-  const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `The body is larger than the ${limit} bytes this route accepts.`);
-  if (declared > limit) throw tooLarge();
-  const known = Number.isInteger(declared) && declared >= 0;
-  const whole = known ? Buffer.allocUnsafe(declared) : undefined;
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of payload as AsyncIterable<Buffer>) {
-    if (received + chunk.length > (known ? declared : limit)) throw known ? new ApiError('BAD_REQUEST', 'The body is longer than its Content-Length.') : tooLarge();
-    if (whole) chunk.copy(whole, received);
-    else chunks.push(chunk);
-    received += chunk.length;
-  }
-  if (whole && received !== declared) throw new ApiError('BAD_REQUEST', 'The body is shorter than its Content-Length.');
-  return whole ?? Buffer.concat(chunks, received);
-}
-
-/**
  * The body forms of the contract, each with its own size limit: JSON, raw images (any
  * `image/*`, so a HEIC or GIF upload is told what it is rather than "unsupported media type"),
  * `application/octet-stream`, and multipart (streamed; parts are read by the route).
@@ -66,15 +50,20 @@ async function readRawBody(payload: NodeJS.ReadableStream, declared: number, lim
 export default fp<{ limits: BodyLimits }>(
   async (app, { limits }) => {
     app.decorate('bodyLimits', limits);
-    const json = app.getDefaultJsonParser('error', 'error');
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.jsonBytes }, json);
+    const own = (request: FastifyRequest) => request.routeOptions.config.bodyLimits ?? limits;
+    app.addContentTypeParser('application/json', (request, payload, done) => {
+      readBody(payload, { exact: contentLength(request), limit: own(request).jsonBytes }).then((body) => {
+        try {
+          done(null, parseJsonBody(body, JSON_BODY));
+        } catch (err) {
+          done(err instanceof JsonSyntaxError ? new ApiError('INVALID_JSON', `The body is not valid JSON: ${err.message}.`, { cause: err }) : (err as Error));
+        }
+      }, done);
+    });
     for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip']) {
       app.addContentTypeParser(type, (request, payload, done) => {
-        readRawBody(payload, Number(request.headers['content-length']), (request.routeOptions.config.bodyLimits ?? limits).imageBytes).then(
-          (body) => done(null, body),
-          (err: Error) => done(err),
-        );
+        readBody(payload, { exact: contentLength(request), limit: own(request).imageBytes }).then((body) => done(null, body), done);
       });
     }
     await app.register(multipart, {

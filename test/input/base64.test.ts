@@ -4,21 +4,21 @@ import { test } from 'node:test';
 import { decodeBase64 } from '../../src/input/base64.js';
 import { ApiError } from '../../src/errors.js';
 
-test('decodes what Buffer encodes, for every length and padding', () => {
+test('decodes what Buffer encodes, for every length and padding', async () => {
   for (let n = 1; n < 200; n++) {
     const bytes = randomBytes(n);
-    assert.deepEqual(decodeBase64(bytes.toString('base64'), 'f'), bytes);
+    assert.deepEqual(await decodeBase64(bytes.toString('base64'), 'f'), bytes);
   }
 });
 
-test('accepts a data URI prefix of any image type', () => {
+test('accepts a data URI prefix of any image type', async () => {
   const bytes = randomBytes(30);
   for (const prefix of ['data:image/png;base64,', 'data:image/jpeg;base64,', 'DATA:image/svg+xml;base64,', 'data:;base64,']) {
-    assert.deepEqual(decodeBase64(prefix + bytes.toString('base64'), 'f'), bytes);
+    assert.deepEqual(await decodeBase64(prefix + bytes.toString('base64'), 'f'), bytes);
   }
 });
 
-test('refuses, with the position, whatever Buffer.from would decode leniently', () => {
+test('refuses, with the position, whatever Buffer.from would decode leniently', async () => {
   const good = randomBytes(30).toString('base64');
   for (const bad of [
     good.slice(0, 10) + ' ' + good.slice(11),
@@ -37,8 +37,8 @@ test('refuses, with the position, whatever Buffer.from would decode leniently', 
     'data:image/png;base64,',
     '',
   ]) {
-    assert.throws(
-      () => decodeBase64(bad, 'image'),
+    await assert.rejects(
+      decodeBase64(bad, 'image'),
       (err: unknown) => err instanceof ApiError && err.code === 'INVALID_BASE64' && err.message.startsWith('"image" is not valid base64'),
       JSON.stringify(bad),
     );

@@ -1,0 +1,31 @@
+// The bare HTTP ceiling of `npm run bench`: a plain Fastify app, set up as the gateway is (same
+// Node, same process model), whose routes read the same bodies and answer a fixed JSON without
+// any RPC. Raw and multipart bodies go through Fastify's and @fastify/multipart's own readers;
+// /json through Fastify's default JSON parser (with its prototype-poisoning scan) and Buffer's
+// base64 decoder: what a plain Fastify JSON route costs. Prints its port on stdout.
+import multipart from '@fastify/multipart';
+import Fastify from 'fastify';
+import { readFileSync } from 'node:fs';
+
+const answer = readFileSync(process.env.FIXED_ANSWER_FILE!, 'utf8');
+const app = Fastify({ bodyLimit: 512 * 1024 * 1024 });
+await app.register(multipart, { limits: { fileSize: 512 * 1024 * 1024 } });
+app.addContentTypeParser(/^(image\/.*|application\/zip)$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+const fixed = (reply: { type(t: string): { send(b: string): unknown } }) => reply.type('application/json').send(answer);
+app.post('/raw', async (request, reply) => {
+  if (!Buffer.isBuffer(request.body)) throw new Error('no body');
+  return fixed(reply);
+});
+app.post('/json', async (request, reply) => {
+  const { image } = request.body as { image: string };
+  if (Buffer.from(image, 'base64').length === 0) throw new Error('no image');
+  return fixed(reply);
+});
+app.post('/multipart', async (request, reply) => {
+  const file = await request.file();
+  if (!file || (await file.toBuffer()).length === 0) throw new Error('no file');
+  return fixed(reply);
+});
+await app.listen({ host: '127.0.0.1', port: 0 });
+console.log(`ceiling listening on port ${(app.server.address() as { port: number }).port}`);

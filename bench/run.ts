@@ -1,0 +1,314 @@
+// `npm run bench`: what the gateway costs on top of the backend call. Starts the reference
+// backends in benchmark mode (--precomputed: they answer at once), the gateway, a bare Fastify
+// ceiling and a direct Thrift floor, drives each with wrk at fixed concurrency, and prints one
+// table with every figure beside its reference; bench/results/latest.json gets the same.
+// `--smoke` is the few-second run the tests make; `--seconds N` sets each run's length;
+// `--only REGEX` keeps the runs whose names match; `--profile` writes the gateway's CPU profile (node --cpu-prof) to bench/results/profile/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { writeZip } from '../src/backends/arscan/write-zip.js';
+
+const { values: args } = parseArgs({
+  options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string', default: '8' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } },
+});
+const smoke = args.smoke;
+const seconds = smoke ? 1 : Number(args.seconds);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'visiongate-bench-'));
+const MiB = 1024 * 1024;
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+// ---- payloads: real photos, sized as the issue asks ----
+const astronaut = readFileSync(join(root, 'test/fixtures/astronaut.png'));
+/** The astronaut as a JPEG of about `bytes`, at the largest quality that stays under. */
+async function jpegNear(bytes: number, width: number): Promise<Buffer> {
+  let best = await sharp(astronaut).resize(width).jpeg({ quality: 50 }).toBuffer();
+  for (let quality = 55; quality <= 100; quality += 5) {
+    const candidate = await sharp(astronaut).resize(width).jpeg({ quality }).toBuffer();
+    if (candidate.length > bytes) break;
+    best = candidate;
+  }
+  return best;
+}
+/** A photo that does not compress: noise over the astronaut, so zip stores it as it is. */
+async function noisyPhoto(side: number): Promise<Buffer> {
+  const noise = await sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).png().toBuffer();
+  return sharp(astronaut).resize(side, side).composite([{ input: noise, blend: 'overlay' }]).jpeg({ quality: 95 }).toBuffer();
+}
+function multipart(parts: Array<[field: string, filename: string, type: string, data: Buffer]>): { body: Buffer; type: string } {
+  const boundary = `----visiongate-bench-${randomBytes(8).toString('hex')}`;
+  const chunks = parts.flatMap(([field, filename, type, data]) => [
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`),
+    data,
+    Buffer.from('\r\n'),
+  ]);
+  return { body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+const keypointJpeg = await jpegNear(112 * 1024, 1024);
+const image3dJpeg = await jpegNear(1024 * 1024, 2048);
+const setTarget = smoke ? 2 * MiB : 20 * MiB;
+const photos: Array<[string, Buffer]> = [];
+for (let total = 0, i = 0; total < setTarget || photos.length < 3; i++) {
+  const photo = await noisyPhoto(smoke ? 512 : 1400);
+  photos.push([`photo-${i}.jpg`, photo]);
+  total += photo.length;
+}
+const captureZip = await writeZip(photos.map(([name, data]) => [name, data, false]));
+
+interface Body {
+  file: string;
+  type: string;
+  /** The payload's size (image or zip), for the RSS ratio. */
+  payload: number;
+}
+function body(name: string, data: Buffer | string, type: string, payload: number): Body {
+  const file = join(work, name);
+  writeFileSync(file, data);
+  return { file, type, payload };
+}
+const kpMultipart = multipart([['image', 'astronaut.jpg', 'image/jpeg', keypointJpeg]]);
+const arMultipart = multipart([['archive', 'set.zip', 'application/zip', captureZip]]);
+const bodies = {
+  kpJson: body('kp.json', JSON.stringify({ image: keypointJpeg.toString('base64'), max_faces: 10 }), 'application/json', keypointJpeg.length),
+  kpMultipart: body('kp.multipart', kpMultipart.body, kpMultipart.type, keypointJpeg.length),
+  kpRaw: body('kp.jpg', keypointJpeg, 'image/jpeg', keypointJpeg.length),
+  i3dRaw: body('i3d.jpg', image3dJpeg, 'image/jpeg', image3dJpeg.length),
+  arMultipart: body('ar.multipart', arMultipart.body, arMultipart.type, captureZip.length),
+  arRaw: body('ar.zip', captureZip, 'application/zip', captureZip.length),
+  arJson: body('ar.json', JSON.stringify({ archive: captureZip.toString('base64') }), 'application/json', captureZip.length),
+};
+
+// ---- processes ----
+function start(file: string, argv: string[], env: Record<string, string>, ready: RegExp, nodeFlags: string[] = []): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, file), ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${file} exited with code ${code}: ${out}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out = (out + chunk.toString()).slice(-10_000);
+      const match = ready.exec(out);
+      if (match) {
+        out = '';
+        ready = /(?!)/; // keep reading (and discarding) the logs
+        resolve({ child, match });
+      }
+    });
+  });
+}
+const backendPort = async (name: string) =>
+  (await start(`src/backends/${name}/main.ts`, ['--port', '0', '--precomputed'], {}, /listening on 127\.0\.0\.1:(\d+)/)).match[1]!;
+const [keypointPort, image3dPort, arscanPort] = await Promise.all(['keypoint', 'image3d', 'arscan'].map(backendPort));
+const gateway = await start(
+  'src/server.ts',
+  [],
+  {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    KEYPOINT_BACKENDS: `127.0.0.1:${keypointPort}`,
+    IMAGE3D_BACKENDS: `127.0.0.1:${image3dPort}`,
+    ARSCAN_BACKENDS: `127.0.0.1:${arscanPort}`,
+    // The first call of each route is computed for real (see the warm-up below).
+    KEYPOINT_TIMEOUT_MS: '600000',
+    IMAGE3D_TIMEOUT_MS: '600000',
+  },
+  /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
+  // As `npm start` runs it.
+  ['--expose-gc', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
+);
+const gatewayUrl = gateway.match[1]!;
+
+// One real request per route computes the answers the backends then repeat; the keypoint
+// answer is also what the ceiling sends back, so both answer the same bytes.
+async function once(path: string, b: Body): Promise<Buffer> {
+  const res = await fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': b.type }, body: readFileSync(b.file) });
+  const out = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`warm-up ${path}: ${res.status} ${out.toString().slice(0, 300)}`);
+  return out;
+}
+writeFileSync(join(work, 'answer.json'), await once('/v1/keypoints', bodies.kpRaw));
+await once('/v1/image3d/videos?duration_ms=1000', bodies.i3dRaw);
+await once('/v1/arscan/models', bodies.arRaw);
+const ceiling = await start('bench/ceiling.ts', [], { FIXED_ANSWER_FILE: join(work, 'answer.json') }, /ceiling listening on port (\d+)/);
+const ceilingUrl = `http://127.0.0.1:${ceiling.match[1]}`;
+
+// ---- measuring ----
+const TICK_MS = 1000 / 100; // USER_HZ
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+async function eventLoop(): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+}
+
+interface Result {
+  name: string;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_ms_per_request?: number;
+  event_loop_p99_ms?: number;
+  event_loop_max_ms?: number;
+  rss_rise_per_inflight_x_payload?: number;
+  errors: number;
+  reference?: string;
+}
+
+async function wrk(name: string, url: string, b: Body, connections: number, pid: number, opts: { accept?: string; gateway?: boolean; reference?: string; memory?: boolean } = {}): Promise<Result> {
+  if (opts.gateway) await eventLoop(); // resets the histogram
+  await sleep(300);
+  const rssBefore = rssMiB(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(pid))), 20);
+  const cpuBefore = cpuMs(pid);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
+      env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  });
+  const cpu = cpuMs(pid) - cpuBefore;
+  clearInterval(sampler);
+  const line = /BENCH_JSON (.*)/.exec(out);
+  if (!line) throw new Error(`wrk printed no result: ${out}`);
+  const w = JSON.parse(line[1]!) as { requests: number; duration_us: number; p50_us: number; p99_us: number; non2xx: number; socket_errors: number };
+  const result: Result = {
+    name,
+    rps: w.requests / (w.duration_us / 1e6),
+    p50_ms: w.p50_us / 1000,
+    p99_ms: w.p99_us / 1000,
+    cpu_ms_per_request: cpu / Math.max(1, w.requests),
+    errors: w.non2xx + w.socket_errors,
+    ...(opts.reference ? { reference: opts.reference } : {}),
+  };
+  if (opts.gateway) {
+    const loop = await eventLoop();
+    result.event_loop_p99_ms = loop.p99;
+    result.event_loop_max_ms = loop.max;
+  }
+  if (opts.memory) result.rss_rise_per_inflight_x_payload = (rssPeak - rssBefore) / connections / (b.payload / MiB);
+  if (result.errors > 0) console.error(`${name}: ${result.errors} requests failed`);
+  process.stderr.write(`  ${name}: ${result.rps.toFixed(0)} req/s\n`);
+  return result;
+}
+
+async function floor(connections: number): Promise<Result> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${keypointPort}`, bodies.kpRaw.file, String(connections), String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`floor exited with ${code}`))));
+  });
+  const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number };
+  process.stderr.write(`  floor: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
+  return { name: 'floor: keypoint Detect over Thrift, no HTTP', rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, errors: 0 };
+}
+
+const gw = gateway.child.pid!;
+const ce = ceiling.child.pid!;
+const KP = 16;
+const AR = 2;
+console.error(`bench: ${seconds} s per run; keypoint JPEG ${(keypointJpeg.length / 1024).toFixed(0)} KiB, image3d JPEG ${(image3dJpeg.length / MiB).toFixed(2)} MiB, capture set ${photos.length} photos, zip ${(captureZip.length / MiB).toFixed(1)} MiB`);
+const results: Result[] = [];
+const only = args.only ? new RegExp(args.only) : undefined;
+const wanted = (name: string) => !only || only.test(name);
+if (wanted('floor')) results.push(await floor(KP));
+if (wanted('ceiling: raw JPEG')) results.push(await wrk('ceiling: raw JPEG', `${ceilingUrl}/raw`, bodies.kpRaw, KP, ce));
+if (wanted('keypoints raw JPEG')) results.push(await wrk('keypoints raw JPEG', `${gatewayUrl}/v1/keypoints`, bodies.kpRaw, KP, gw, { gateway: true, reference: 'ceiling: raw JPEG' }));
+if (wanted('ceiling: multipart JPEG')) results.push(await wrk('ceiling: multipart JPEG', `${ceilingUrl}/multipart`, bodies.kpMultipart, KP, ce));
+if (wanted('keypoints multipart JPEG')) results.push(await wrk('keypoints multipart JPEG', `${gatewayUrl}/v1/keypoints`, bodies.kpMultipart, KP, gw, { gateway: true, reference: 'ceiling: multipart JPEG' }));
+if (wanted('ceiling: plain Fastify JSON, base64 JPEG')) results.push(await wrk('ceiling: plain Fastify JSON, base64 JPEG', `${ceilingUrl}/json`, bodies.kpJson, KP, ce));
+if (wanted('keypoints base64 JSON')) results.push(await wrk('keypoints base64 JSON', `${gatewayUrl}/v1/keypoints`, bodies.kpJson, KP, gw, { gateway: true, reference: 'ceiling: plain Fastify JSON, base64 JPEG' }));
+if (wanted('ceiling: raw 1 MB JPEG')) results.push(await wrk('ceiling: raw 1 MB JPEG', `${ceilingUrl}/raw`, bodies.i3dRaw, 8, ce));
+if (wanted('image3d raw 1 MB JPEG')) results.push(await wrk('image3d raw 1 MB JPEG', `${gatewayUrl}/v1/image3d/videos?duration_ms=1000`, bodies.i3dRaw, 8, gw, { gateway: true, reference: 'ceiling: raw 1 MB JPEG' }));
+const setLabel = `${(captureZip.length / MiB).toFixed(0)} MB`;
+if (wanted(`ceiling: raw ${setLabel} zip`)) results.push(await wrk(`ceiling: raw ${setLabel} zip`, `${ceilingUrl}/raw`, bodies.arRaw, AR, ce, { memory: true }));
+if (wanted(`arscan raw ${setLabel} zip`)) results.push(await wrk(`arscan raw ${setLabel} zip`, `${gatewayUrl}/v1/arscan/models`, bodies.arRaw, AR, gw, { gateway: true, memory: true, reference: `ceiling: raw ${setLabel} zip` }));
+if (wanted(`arscan multipart ${setLabel} zip`)) results.push(await wrk(`arscan multipart ${setLabel} zip`, `${gatewayUrl}/v1/arscan/models`, bodies.arMultipart, AR, gw, { gateway: true, memory: true, reference: `ceiling: raw ${setLabel} zip` }));
+if (wanted(`arscan base64 JSON ${setLabel} zip`)) results.push(await wrk(`arscan base64 JSON ${setLabel} zip`, `${gatewayUrl}/v1/arscan/models`, bodies.arJson, AR, gw, { gateway: true, memory: true, reference: `ceiling: raw ${setLabel} zip` }));
+
+// ---- the table, the targets, the JSON ----
+const byName = new Map(results.map((r) => [r.name, r]));
+const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '');
+const f1 = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+const table = [
+  '| run | req/s | p50 ms | p99 ms | CPU ms/req | loop p99 ms | loop max ms | RSS rise / in flight | reference | req/s vs ref | p99 vs ref |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+  ...results.map((r) => {
+    const ref = r.reference ? byName.get(r.reference) : undefined;
+    return `| ${r.name} | ${r.rps.toFixed(0)} | ${f1(r.p50_ms, 2)} | ${f1(r.p99_ms, 2)} | ${f1(r.cpu_ms_per_request, 2)} | ${f1(r.event_loop_p99_ms)} | ${f1(r.event_loop_max_ms)} | ${r.rss_rise_per_inflight_x_payload === undefined ? '' : `${r.rss_rise_per_inflight_x_payload.toFixed(2)}× payload`} | ${r.reference ?? ''} | ${ratio(r.rps, ref?.rps)} | ${ratio(r.p99_ms, ref?.p99_ms)} |`;
+  }),
+];
+const floorRun = byName.get('floor: keypoint Detect over Thrift, no HTTP');
+const kpRaw = byName.get('keypoints raw JPEG');
+if (floorRun && kpRaw) table.push('', `Gateway raw keypoints vs the Thrift floor: ${ratio(kpRaw.rps, floorRun.rps)} the throughput.`);
+
+const target = (what: string, value: number, limit: number, atLeast: boolean) => ({ what, value: Number(value.toFixed(3)), limit, met: atLeast ? value >= limit : value <= limit });
+const rel = (name: string, field: 'rps' | 'p99_ms') => {
+  const run = byName.get(name);
+  const ref = run?.reference ? byName.get(run.reference) : undefined;
+  return run && ref ? run[field] / ref[field] : NaN;
+};
+const rss = (name: string) => byName.get(name)?.rss_rise_per_inflight_x_payload ?? NaN;
+// A target whose runs were left out (--only) is left out too.
+const targets = [
+  target('raw keypoints: req/s ÷ ceiling', rel('keypoints raw JPEG', 'rps'), 0.5, true),
+  target('raw keypoints: p99 ÷ ceiling', rel('keypoints raw JPEG', 'p99_ms'), 2, false),
+  target('multipart keypoints: req/s ÷ ceiling', rel('keypoints multipart JPEG', 'rps'), 0.5, true),
+  target('multipart keypoints: p99 ÷ ceiling', rel('keypoints multipart JPEG', 'p99_ms'), 2, false),
+  target('base64 JSON keypoints: req/s ÷ plain Fastify JSON', rel('keypoints base64 JSON', 'rps'), 1.5, true),
+  target(`arscan raw ${setLabel}: RSS rise per request in flight ÷ payload`, rss(`arscan raw ${setLabel} zip`), 2, false),
+  target(`arscan multipart ${setLabel}: RSS rise per request in flight ÷ payload`, rss(`arscan multipart ${setLabel} zip`), 2, false),
+  target(`arscan base64 JSON ${setLabel}: RSS rise per request in flight ÷ payload`, rss(`arscan base64 JSON ${setLabel} zip`), 3, false),
+  ...results
+    .filter((r) => r.name.startsWith('arscan'))
+    .map((r) => target(`${r.name}: longest event-loop stall, ms`, r.event_loop_max_ms!, 20, false)),
+].filter((t) => !Number.isNaN(t.value));
+table.push('', '| target | figure | limit | met |', '|---|---|---|---|', ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.limit} | ${t.met ? 'yes' : 'NO'} |`));
+console.log(table.join('\n'));
+
+const report = {
+  date: new Date().toISOString(),
+  smoke,
+  seconds_per_run: seconds,
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  payloads: { keypoint_jpeg_bytes: keypointJpeg.length, image3d_jpeg_bytes: image3dJpeg.length, capture_zip_bytes: captureZip.length, capture_photos: photos.length },
+  connections: { keypoints: KP, image3d: 8, arscan: AR },
+  results,
+  targets,
+};
+const outDir = join(root, 'bench/results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, smoke ? 'smoke.json' : 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+if (args.profile) {
+  // The profile is written when the gateway exits on its own.
+  gateway.child.removeAllListeners('exit');
+  const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
+  gateway.child.kill('SIGTERM');
+  await exited;
+  console.error('CPU profile written to bench/results/profile/');
+}
+process.exit(0);
