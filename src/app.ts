@@ -8,6 +8,10 @@ import drain from './plugins/drain.js';
 import errorHandler from './plugins/error-handler.js';
 import loadShedding from './plugins/load-shedding.js';
 import metrics from './plugins/metrics.js';
+import partners from './plugins/partners.js';
+import rateLimits from './plugins/rate-limits.js';
+import requestLog from './plugins/request-log.js';
+import stages from './plugins/stages.js';
 import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
 import arscan from './routes/arscan.js';
@@ -24,9 +28,13 @@ export interface AppOptions {
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const limits = bodyLimits(config.maxImageBytes);
   const app = Fastify({
-    logger: { level: config.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    logger: {
+      level: config.logLevel,
+      // Readable lines for a person at a terminal; JSON lines for everything else.
+      ...(opts.logStream ? { stream: opts.logStream } : process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+    },
     genReqId: logIdFor,
-    logController: new LogController({ requestIdLogLabel: 'logid' }),
+    logController: new LogController({ requestIdLogLabel: 'logid', disableRequestLogging: true }),
     requestIdHeader: false,
     bodyLimit: limits.jsonBytes,
     return503OnClosing: false,
@@ -51,14 +59,18 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  await app.register(stages);
   await app.register(requestContext);
+  await app.register(partners, { keys: config.keys });
   await app.register(drain);
   await app.register(errorHandler);
   // The largest body any route accepts: larger ones get their 413 from the body limits.
   const maxBodyBytes = Math.max(...[limits, bodyLimits(config.maxArchiveBytes)].flatMap((l) => [l.jsonBytes, l.multipartBytes, l.imageBytes]));
   await app.register(loadShedding, { config, maxBodyBytes });
   await app.register(bodyParsers, { limits });
-  await app.register(metrics);
+  await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
+  await app.register(requestLog);
+  await app.register(rateLimits, { config });
   await app.register(rpc, { config });
   await app.register(docs);
   await app.register(health);

@@ -1,3 +1,4 @@
+import { loadKeyRing, type KeyRing, type PartnerLimits } from './partners/api-keys.js';
 import { z } from 'zod';
 import type { ZipLimits } from './input/zip.js';
 import type { EjectionPolicy } from './rpc/instance-health.js';
@@ -51,6 +52,14 @@ export interface Config {
   drainTimeoutMs: number;
   ejection: EjectionPolicy;
   backends: Record<BackendName, BackendConfig>;
+  /** Accepted API keys; undefined when keys are not asked for (the default). */
+  keys: KeyRing | undefined;
+  /** Limits of a partner without its own. */
+  defaultLimits: PartnerLimits;
+  /** Where rate-limit counters live when several replicas share them; in memory when undefined. */
+  redisUrl: string | undefined;
+  /** A port of its own for GET /metrics, off the public one; undefined: on the main port. */
+  metricsPort: number | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -114,6 +123,12 @@ const envSchema = z.object({
   MAX_INFLIGHT_REQUEST_BYTES: int(1024, 64 * 1024 * MiB).default(1024 * MiB),
   MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
   MAX_HEAP_USED_BYTES: int(0, 64 * 1024 * MiB).default(0),
+  API_KEYS_FILE: z.string().optional(),
+  API_KEYS: z.string().optional(),
+  RATE_LIMIT_RPS: int(0, 1_000_000).default(0),
+  RATE_LIMIT_CONCURRENT: int(0, 1_000_000).default(0),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  METRICS_PORT: int(0, 65535).optional(),
   RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
   RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
   RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
@@ -121,6 +136,14 @@ const envSchema = z.object({
 });
 
 export class ConfigError extends Error {}
+
+function keyRing(file: string | undefined, inline: string | undefined): KeyRing | undefined {
+  try {
+    return loadKeyRing(file, inline);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+}
 
 /** Reads the configuration; throws ConfigError whose message is one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -173,5 +196,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxMs: e.RPC_EJECT_MAX_MS as number,
     },
     backends: Object.fromEntries(BACKEND_NAMES.map((n) => [n, backend(n)])) as Record<BackendName, BackendConfig>,
+    keys: keyRing(e.API_KEYS_FILE as string | undefined, e.API_KEYS as string | undefined),
+    defaultLimits: { requestsPerSecond: e.RATE_LIMIT_RPS as number, maxConcurrent: e.RATE_LIMIT_CONCURRENT as number },
+    redisUrl: e.REDIS_URL as string | undefined,
+    metricsPort: e.METRICS_PORT as number | undefined,
   };
 }

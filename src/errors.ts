@@ -10,6 +10,10 @@ export const ERROR_CODES = [
   'MISSING_IMAGE',
   'INVALID_IMAGE',
   'INVALID_MULTIPART',
+  'UNAUTHENTICATED',
+  'API_KEY_REJECTED',
+  'RATE_LIMITED',
+  'TOO_MANY_CONCURRENT_REQUESTS',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE',
@@ -51,6 +55,9 @@ export const IMAGE_INPUT_ERRORS: ErrorCode[] = [
   'IMAGE_DIMENSIONS_UNSUPPORTED',
 ];
 
+/** What any partner route can refuse before reading the request: keys and limits. */
+export const PARTNER_ERRORS: ErrorCode[] = ['UNAUTHENTICATED', 'API_KEY_REJECTED', 'RATE_LIMITED', 'TOO_MANY_CONCURRENT_REQUESTS'];
+
 /** What any backend call can end in. */
 export const BACKEND_CALL_ERRORS: ErrorCode[] = [
   'IMAGE_UNDECODABLE',
@@ -77,6 +84,10 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   MISSING_IMAGE: { status: 400, message: 'No image was sent.' },
   INVALID_IMAGE: { status: 400, message: 'The image is truncated or its header is corrupt.' },
   INVALID_MULTIPART: { status: 400, message: 'The multipart body is malformed.' },
+  UNAUTHENTICATED: { status: 401, message: 'An API key is needed: send it as "Authorization: Bearer <key>" or "X-Api-Key: <key>".' },
+  API_KEY_REJECTED: { status: 403, message: 'This API key is not accepted.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests for this partner; slow down.', retryAfter: 1 },
+  TOO_MANY_CONCURRENT_REQUESTS: { status: 429, message: 'Too many requests in flight for this partner; wait for some to finish.', retryAfter: 1 },
   NOT_FOUND: { status: 404, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not accept that method.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
@@ -143,12 +154,15 @@ export interface Problem {
 
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -182,9 +196,19 @@ const BACKEND_STATUS: Record<number, { code: ErrorCode; message?: string }> = {
   5000: { code: 'BACKEND_ERROR', message: 'The backend failed with an internal error.' },
 };
 
+/** What a backend said in a non-zero `BaseResp`: kept as the cause, for the log and the metrics. */
+export class BackendStatus extends Error {
+  constructor(
+    backend: string,
+    readonly statusCode: number,
+    statusMessage: string,
+  ) {
+    super(`${backend} answered StatusCode ${statusCode}: ${statusMessage}`);
+    this.name = 'BackendStatus';
+  }
+}
+
 export function backendStatusError(backend: string, statusCode: number, statusMessage: string): ApiError {
   const mapped = BACKEND_STATUS[statusCode] ?? { code: 'BACKEND_ERROR' as const };
-  return new ApiError(mapped.code, mapped.message, {
-    cause: new Error(`${backend} answered StatusCode ${statusCode}: ${statusMessage}`),
-  });
+  return new ApiError(mapped.code, mapped.message, { cause: new BackendStatus(backend, statusCode, statusMessage) });
 }

@@ -105,14 +105,12 @@ function entryName(entry: yauzl.Entry): string {
 
 /**
  * One entry's bytes, stopping the moment they pass `max`, whatever its header said. A stored
- * entry is a view of the archive itself (its sizes must agree); a deflated one is inflated.
+ * entry is a view of the archive itself; a deflated one is inflated.
  */
 async function readEntry(zip: Buffer, archive: yauzl.ZipFile, entry: yauzl.Entry, max: number, over: (what: string) => ApiError): Promise<Buffer> {
   const tooBig = () => over(`"${safeBaseName(entryName(entry))}" inflates past ${max} bytes`);
+  // yauzl has already refused a stored entry whose two sizes differ.
   if (entry.compressionMethod === 0) {
-    if (entry.compressedSize !== entry.uncompressedSize) {
-      throw new ApiError('INVALID_ARCHIVE', `The archive is corrupt: the stored entry "${safeBaseName(entryName(entry))}" has two different sizes.`);
-    }
     if (entry.compressedSize > max) throw tooBig();
     const header = await new Promise<{ fileDataStart: number }>((resolve, reject) =>
       (archive as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, h) => (err ? reject(err) : resolve(h))),

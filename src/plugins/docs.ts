@@ -17,13 +17,23 @@ export default fp(
           description:
             'The HTTP gateway to the vision services. Every answer carries `X-Tt-Logid`; send your own (1..64 of ' +
             '`[A-Za-z0-9_.-]`) to follow a request through our logs. Errors are `application/problem+json` with ' +
-            '`code`, `message` and `logid`.',
+            '`code`, `message` and `logid`.\n\n' +
+            'Where API keys are on, every `/v1/` route needs one: `Authorization: Bearer <key>` (use **Authorize** ' +
+            'above to try routes here) or `X-Api-Key: <key>`. Each partner has limits on requests per second and ' +
+            'in flight; past them the answer is 429 with `Retry-After` and `RateLimit-*` headers.',
         },
+        components: {
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API key, as `Authorization: Bearer <key>`.' },
+            apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'The API key, as `X-Api-Key: <key>`.' },
+          },
+        },
+        security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
         tags: [
           { name: 'keypoints', description: 'Faces and landmarks' },
           { name: 'image3d', description: 'Photos to videos with 3D camera motion' },
           { name: 'arscan', description: 'Photos of an object to a textured 3D model' },
-          { name: 'operations', description: 'Health and readiness' },
+          { name: 'operations', description: 'Health and readiness (no key needed)' },
         ],
       },
     });

@@ -92,16 +92,24 @@ function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
   req.resume();
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Why the request failed, for its log line. */
+    failure?: { code: ErrorCode; message: string; cause?: string };
+  }
+}
+
 export default fp(
   async (app) => {
+    app.decorateRequest('failure', undefined);
     app.setErrorHandler((err, request, reply) => {
       const apiError = toApiError(err, request);
-      // A partner's mistake, or load shed on purpose (the answers with Retry-After), is one line;
-      // a failure on our side or a backend's keeps its cause and stack.
+      // A partner's mistake, or load shed on purpose (the answers with Retry-After), is told in
+      // the request's one log line; a failure on our side or a backend's also gets a line of
+      // its own with its cause and stack.
       const cause = apiError.cause instanceof Error ? apiError.cause : undefined;
+      request.failure = { code: apiError.code, message: apiError.message, ...(cause ? { cause: cause.message } : {}) };
       if (apiError.status >= 500 && !apiError.headers['retry-after']) request.log.error({ code: apiError.code, err: cause ?? apiError }, apiError.message);
-      else if (apiError.status >= 500) request.log.warn({ code: apiError.code, cause: cause?.message }, apiError.message);
-      else request.log.info({ code: apiError.code, cause: cause?.message }, apiError.message);
       return sendProblem(request, reply, apiError);
     });
 

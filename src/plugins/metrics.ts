@@ -1,47 +1,97 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ApiError } from '../errors.js';
-import type { Interceptor } from '../rpc/rpc-client.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ApiError, BackendStatus } from '../errors.js';
+import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
+import { RpcError } from '../rpc/rpc-error.js';
+import { STAGES } from './stages.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry; rpcInterceptor: Interceptor; ejected(backend: string, instance: string): void };
+    metrics: {
+      registry: Registry;
+      rpcInterceptor: Interceptor;
+      ejected(backend: string, instance: string): void;
+      /** Reads calls in flight per instance from the client, whenever Prometheus scrapes. */
+      watch(rpc: RpcClient): void;
+    };
   }
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
-/** Prometheus metrics at GET /metrics; a registry per app, so tests can build several. */
-export default fp(
-  async (app) => {
+/** What kind of failure a backend call ended in: how it broke on the wire, or the status the backend answered. */
+function failureKind(err: unknown): string {
+  const cause = err instanceof ApiError ? err.cause : err;
+  if (cause instanceof RpcError) return cause.kind === 'unavailable' ? 'refused' : cause.kind;
+  if (cause instanceof BackendStatus) return `status_${cause.statusCode}`;
+  return 'other';
+}
+
+const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
+const bytesOf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? Number(value) || 0 : 0);
+
+/**
+ * Prometheus metrics at GET /metrics, or on METRICS_PORT alone: HTTP requests, latency and
+ * bytes by route, status and partner; backend calls by backend and instance (latency, in
+ * flight, failures by kind, ejections); each request's stages; Node's own process metrics.
+ * A registry per app, so tests can build several.
+ */
+export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
+  async (app, { metricsPort, metricsHost }) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    const requests = new Counter({
-      name: 'visiongate_http_requests_total',
-      help: 'HTTP requests answered, by route and status',
-      labelNames: ['method', 'route', 'status'],
-      registers: [registry],
-    });
+    const registers = [registry];
+    const httpLabels = ['method', 'route', 'status', 'partner'];
+    const requests = new Counter({ name: 'visiongate_http_requests_total', help: 'HTTP requests answered, by route, status and partner', labelNames: httpLabels, registers });
     const duration = new Histogram({
       name: 'visiongate_http_request_duration_seconds',
-      help: 'Time from request to answer, by route and status',
-      labelNames: ['method', 'route', 'status'],
+      help: 'Time from request to answer, by route, status and partner',
+      labelNames: httpLabels,
       buckets: LATENCY_BUCKETS,
-      registers: [registry],
+      registers,
+    });
+    const bytesIn = new Counter({ name: 'visiongate_http_request_bytes_total', help: 'Request body bytes (by Content-Length), by route and partner', labelNames: ['route', 'partner'], registers });
+    const bytesOut = new Counter({ name: 'visiongate_http_response_bytes_total', help: 'Response body bytes, by route and partner', labelNames: ['route', 'partner'], registers });
+    const stages = new Histogram({
+      name: 'visiongate_request_stage_seconds',
+      help: `Time of each stage of a request (${STAGES.join(', ')}), by route`,
+      labelNames: ['route', 'stage'],
+      buckets: STAGE_BUCKETS,
+      registers,
     });
     const calls = new Histogram({
       name: 'visiongate_backend_call_duration_seconds',
       help: 'Backend call time, by backend, method, instance and outcome (ok or an error code)',
       labelNames: ['backend', 'method', 'instance', 'outcome'],
       buckets: LATENCY_BUCKETS,
-      registers: [registry],
+      registers,
     });
-
+    const failures = new Counter({
+      name: 'visiongate_backend_errors_total',
+      help: 'Failed backend calls by backend, instance and kind: timeout, refused, connection-lost, protocol, application, overloaded, or status_<BaseResp.StatusCode>',
+      labelNames: ['backend', 'instance', 'kind'],
+      registers,
+    });
     const ejections = new Counter({
       name: 'visiongate_backend_ejections_total',
       help: 'Backend instances ejected after failing, by backend and instance',
       labelNames: ['backend', 'instance'],
-      registers: [registry],
+      registers,
+    });
+    let watched: RpcClient | undefined;
+    new Gauge({
+      name: 'visiongate_backend_calls_in_flight',
+      help: 'Backend calls in flight, by backend and instance',
+      labelNames: ['backend', 'instance'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { backend, instance, inFlight } of watched?.inFlight() ?? []) this.set({ backend, instance }, inFlight);
+      },
     });
 
     const rpcInterceptor: Interceptor = (next) => async (call) => {
@@ -51,24 +101,57 @@ export default fp(
         return await next(call);
       } catch (err) {
         outcome = err instanceof ApiError ? err.code : 'INTERNAL_ERROR';
+        failures.inc({ backend: call.backend, instance: call.instance ?? 'none', kind: failureKind(err) });
         throw err;
       } finally {
         end({ instance: call.instance ?? 'none', outcome });
       }
     };
-    app.decorate('metrics', { registry, rpcInterceptor, ejected: (backend: string, instance: string) => ejections.inc({ backend, instance }) });
+    app.decorate('metrics', {
+      registry,
+      rpcInterceptor,
+      ejected: (backend: string, instance: string) => ejections.inc({ backend, instance }),
+      watch: (rpc: RpcClient) => (watched = rpc),
+    });
 
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
       // Unmatched URLs share one label, so scanners cannot grow the label set.
-      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode };
+      const route = routeOf(request);
+      const labels = { method: request.method, route, status: reply.statusCode, partner: request.partner };
       requests.inc(labels);
       duration.observe(labels, reply.elapsedTime / 1000);
+      bytesIn.inc({ route, partner: request.partner }, bytesOf(request.headers['content-length']));
+      bytesOut.inc({ route, partner: request.partner }, bytesOf(reply.getHeader('content-length')));
+      for (const [stage, ms] of Object.entries(request.stages.ms)) stages.observe({ route, stage }, ms / 1000);
     });
 
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
+    const scrape = async () => ({ type: registry.contentType, body: await registry.metrics() });
+    if (metricsPort === undefined) {
+      app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+        const { type, body } = await scrape();
+        return reply.type(type).send(body);
+      });
+      return;
+    }
+    // A listener of its own, so that the public port need not expose it.
+    const server: Server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('GET /metrics\n');
+        return;
+      }
+      scrape().then(
+        ({ type, body }) => res.writeHead(200, { 'content-type': type }).end(body),
+        () => res.writeHead(500).end(),
+      );
+    });
+    app.addHook('onReady', async () => {
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(metricsPort, metricsHost, () => resolve()));
+      const { address, port } = server.address() as AddressInfo;
+      app.log.info(`Metrics listening at http://${address.includes(':') ? `[${address}]` : address}:${port}/metrics`);
+    });
+    app.addHook('onClose', async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     });
   },
-  { name: 'metrics' },
+  { name: 'metrics', dependencies: ['stages', 'partners'] },
 );

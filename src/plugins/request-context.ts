@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { traceparentOf } from '../logid.js';
 import type { CallContext } from '../rpc/rpc-client.js';
+import { ANONYMOUS } from './partners.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,7 +18,15 @@ export default fp(
   async (app) => {
     app.decorateRequest('callContext', function (this) {
       const traceparent = traceparentOf(this.raw);
-      return { logid: this.id, clientAddr: this.ip, log: this.log, ...(traceparent ? { traceparent } : {}) };
+      return {
+        logid: this.id,
+        clientAddr: this.ip,
+        // Base.Client names a partner only when one is known.
+        ...(this.partner === ANONYMOUS ? {} : { partner: this.partner }),
+        log: this.log,
+        stage: (stage) => this.stages.enter(stage),
+        ...(traceparent ? { traceparent } : {}),
+      };
     });
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-tt-logid', request.id);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import arscan from '../../gen/thrift/arscan_types.js';
 import type { Config } from '../config.js';
-import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS } from '../errors.js';
+import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectCaptureSet } from '../input/capture-set.js';
 import { parseOptions } from '../input/options.js';
 import { bodyLimits } from '../plugins/body-parsers.js';
@@ -40,7 +40,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
             description: 'The model zip (`model.glb`, or `model.obj` + `model.mtl` + `atlas.jpg`).',
             content: { 'application/zip': BINARY, 'application/json': { schema: jsonSchema(ArscanJsonAnswer) } },
           },
-          ...problemResponses([
+          ...problemResponses([...PARTNER_ERRORS, 
             ...IMAGE_INPUT_ERRORS,
             'INVALID_ARCHIVE',
             'ARCHIVE_LIMIT_EXCEEDED',
@@ -58,6 +58,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
         throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is larger than the ${config.maxArchiveBytes} bytes accepted.`);
       }
       const set = await collectCaptureSet(request, capture);
+      request.stages.enter('validate');
       const { format, texture_size } = parseOptions(ArscanOptions, set.options);
       const res = await app.rpc.call(
         'arscan',

@@ -4,13 +4,14 @@ import { ApiError, toProblem } from '../errors.js';
 const PROBE_TIMEOUT_MS = 1000;
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process serves HTTP' } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { tags: ['operations'], security: [], summary: 'Liveness: the process serves HTTP' } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/readyz',
     {
       schema: {
         tags: ['operations'],
+        security: [],
         summary: 'Readiness: every backend has an instance that accepts a connection',
         description: 'Answers 200 or 503, with the state of each backend instance.',
       },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import image3d from '../../gen/thrift/image3d_types.js';
-import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS } from '../errors.js';
+import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
@@ -36,12 +36,13 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
             description: 'The video; or, with `Accept: application/json`, the video and depth map in base64.',
             content: { 'video/mp4': BINARY, 'image/gif': BINARY, 'application/json': { schema: jsonSchema(Image3dJsonAnswer) } },
           },
-          ...problemResponses([...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
+          ...problemResponses([...PARTNER_ERRORS, ...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },
       },
     },
     async (request, reply) => {
       const { image, options } = await collectImage(request, 'image');
+      request.stages.enter('validate');
       const { speed, motion, duration_ms, format } = parseOptions(Image3dOptions, options);
       inspectImage(image, 'image', IMAGE3D_IMAGE_SIDE);
       const res = await app.rpc.call(

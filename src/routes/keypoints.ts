@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import keypoint from '../../gen/thrift/keypoint_types.js';
-import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS } from '../errors.js';
+import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
@@ -23,12 +23,13 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
         ...imageRequestSchema(KeypointOptions, KeypointJsonBody, KeypointMultipartBody),
         response: {
           200: { description: 'The faces found, largest first (an empty list when there is none).', content: { 'application/json': { schema: jsonSchema(KeypointsAnswer) } } },
-          ...problemResponses([...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
+          ...problemResponses([...PARTNER_ERRORS, ...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },
       },
     },
     async (request): Promise<KeypointsAnswer> => {
       const { image, options } = await collectImage(request, 'image');
+      request.stages.enter('validate');
       const { max_faces } = parseOptions(KeypointOptions, options);
       const info = inspectImage(image, 'image', KEYPOINT_IMAGE_SIDE);
       const res = await app.rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image, max_faces }), request.callContext());

@@ -66,3 +66,13 @@ export const loggingInterceptor: Interceptor = (next) => async (call) => {
     throw err;
   }
 };
+
+/** Marks the request's rpc stage, and the encode stage after it. */
+export const stageInterceptor: Interceptor = (next) => async (call) => {
+  call.ctx.stage?.('rpc');
+  try {
+    return await next(call);
+  } finally {
+    call.ctx.stage?.('encode');
+  }
+};

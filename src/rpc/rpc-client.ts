@@ -10,6 +10,8 @@ export interface CallContext {
   partner?: string;
   traceparent?: string;
   log: FastifyBaseLogger;
+  /** Where the request's time goes: told when the backend call starts and ends. */
+  stage?(stage: 'rpc' | 'encode'): void;
 }
 
 export interface RpcCall {
@@ -73,6 +75,11 @@ export class RpcClient {
     const all = () => Promise.all(Object.values(this.backends).map((b) => b.resolve(lookup)));
     await all();
     this.resolveTimer = setInterval(() => void all(), intervalMs).unref();
+  }
+
+  /** Calls in flight on each instance, now. */
+  inFlight(): Array<{ backend: BackendName; instance: string; inFlight: number }> {
+    return Object.values(this.backends).flatMap((b) => b.instances.map(({ pool }) => ({ backend: b.config.name, instance: pool.address, inFlight: pool.inFlight })));
   }
 
   close(): void {

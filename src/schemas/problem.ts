@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATALOGUE, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { ApiError, CATALOGUE, ERROR_CODES, toProblem, type ErrorCode } from '../errors.js';
 import { jsonSchema } from './json-schema.js';
 
 export const Problem = z
@@ -17,6 +17,10 @@ export const Problem = z
 
 const problemSchema = jsonSchema(Problem);
 
+const exampleProblem = (code: ErrorCode) => ({
+  ...toProblem(new ApiError(code), '20261125081500A1B2C3D4E5F60718'),
+});
+
 /** OpenAPI response entries for the given error codes, grouped by status. */
 export function problemResponses(codes: ErrorCode[]): Record<number, unknown> {
   const byStatus = new Map<number, ErrorCode[]>();
@@ -26,7 +30,12 @@ export function problemResponses(codes: ErrorCode[]): Record<number, unknown> {
       status,
       {
         description: list.map((c) => `\`${c}\`: ${CATALOGUE[c].message}`).join(' '),
-        content: { 'application/problem+json': { schema: problemSchema } },
+        content: {
+          'application/problem+json': {
+            schema: problemSchema,
+            examples: Object.fromEntries(list.map((code) => [code, { summary: CATALOGUE[code].message, value: exampleProblem(code) }])),
+          },
+        },
       },
     ]),
   );

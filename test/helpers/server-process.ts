@@ -12,7 +12,7 @@ export interface ServerProcess {
 
 /** `src/server.ts` as its own process, as `npm start` runs it, on a free loopback port. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', server], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', server], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -76,3 +76,27 @@ test('a truncated or corrupt archive is a 400', async () => {
   corrupt.fill(0x55, 40, 80); // inside the compressed data
   await assert.rejects(unzip(corrupt, limits, isPng), (err: unknown) => err instanceof ApiError && err.status === 400);
 });
+
+test('a stored entry is a view of the archive, not a copy', async () => {
+  const png = await flatPng(64, 64);
+  const zip = await makeZip([['a.png', png, false]]);
+  const { files } = await unzip(zip, limits, isPng);
+  assert.deepEqual(files[0]!.data, png);
+  assert.equal(files[0]!.data.buffer, zip.buffer);
+});
+
+test('a stored entry whose sizes disagree is refused as corrupt, not read past', async () => {
+  const zip = lieAboutSize(await makeZip([['a.png', await flatPng(64, 64), false]]), 10);
+  await assert.rejects(unzip(zip, limits, isPng), fails('INVALID_ARCHIVE', /size mismatch for stored file/));
+});
+
+test('a stored entry said to run past the end of the archive is refused as corrupt', async () => {
+  const zip = Buffer.from(await makeZip([['a.png', await flatPng(64, 64), false]]));
+  // Both sizes, in both headers, a megabyte more than the archive holds.
+  for (const [sig, offsets] of [[0x04034b50, [18, 22]], [0x02014b50, [20, 24]]] as const) {
+    for (let at = zip.indexOf(Buffer.from([0x50, 0x4b])); at >= 0; at = zip.indexOf(Buffer.from([0x50, 0x4b]), at + 1)) {
+      if (zip.readUInt32LE(at) === sig) for (const o of offsets) zip.writeUInt32LE(1 << 20, at + o);
+    }
+  }
+  await assert.rejects(unzip(zip, limits, isPng), fails('INVALID_ARCHIVE', /corrupt|not a valid zip/));
+});

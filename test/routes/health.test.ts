@@ -72,7 +72,7 @@ test('/metrics is Prometheus text with the request and backend call series', asy
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type')!, /^text\/plain/);
   const text = await res.text();
-  assert.match(text, /visiongate_http_requests_total\{method="POST",route="\/v1\/keypoints",status="200"\} 1/);
+  assert.match(text, /visiongate_http_requests_total\{method="POST",route="\/v1\/keypoints",status="200",partner="anonymous"\} 1/);
   assert.match(text, /visiongate_backend_call_duration_seconds_count\{backend="keypoint",method="Detect",instance="127\.0\.0\.1:\d+",outcome="ok"\} 1/);
   assert.match(text, /process_cpu_user_seconds_total/);
 });

@@ -1,0 +1,92 @@
+import rateLimit from '@fastify/rate-limit';
+import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
+import { MemoryConcurrency, RedisConcurrency, type ConcurrencyStore } from '../limits/concurrency.js';
+import type { PartnerLimits } from '../partners/api-keys.js';
+import { ANONYMOUS, isPartnerRoute } from './partners.js';
+
+/** Redis is asked with a short fuse: a slow or gone Redis must not hold requests up. */
+const REDIS_COMMAND_TIMEOUT_MS = 250;
+
+/**
+ * Per partner: requests per second (@fastify/rate-limit, a one-second window) and requests in
+ * flight. Both in memory, or in Redis (REDIS_URL) so that replicas share one budget. When
+ * Redis cannot be reached the gateway fails open: it serves without the limit and says so in
+ * its log, since refusing every partner over a cache outage is the worse failure.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const limitsOf = (request: FastifyRequest): PartnerLimits => ({
+      ...config.defaultLimits,
+      ...config.keys?.partners.get(request.partner)?.limits,
+    });
+    // Without keys every caller is "anonymous": they are told apart by address instead.
+    const bucket = (request: FastifyRequest) => (request.partner === ANONYMOUS ? `ip:${request.ip}` : `partner:${request.partner}`);
+
+    let redis: Redis | undefined;
+    if (config.redisUrl) {
+      redis = new Redis(config.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+        connectTimeout: 1000,
+        retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      });
+      let up: boolean | undefined;
+      const state = (now: boolean, err?: Error) => {
+        if (now === up) return;
+        up = now;
+        if (now) app.log.info({ redis: config.redisUrl }, 'rate limits: Redis connected; limits shared by every replica');
+        else app.log.warn({ err: err?.message }, 'rate limits: Redis unreachable; serving without limits until it is back');
+      };
+      redis.on('ready', () => state(true));
+      redis.on('error', (err: Error) => state(false, err));
+      redis.on('end', () => state(false));
+      app.addHook('onClose', async () => {
+        redis!.disconnect();
+      });
+    }
+
+    await app.register(rateLimit, {
+      global: false,
+      timeWindow: 1000,
+      max: (request) => limitsOf(request).requestsPerSecond,
+      keyGenerator: bucket,
+      allowList: (request) => !isPartnerRoute(request) || limitsOf(request).requestsPerSecond === 0,
+      enableDraftSpec: true,
+      skipOnError: true,
+      ...(redis ? { redis, nameSpace: 'visiongate:rate:' } : {}),
+      errorResponseBuilder: (_request, context) =>
+        new ApiError('RATE_LIMITED', `More than ${context.max} requests a second for this partner; slow down.`, {
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+        }),
+    });
+    app.addHook('onRequest', app.rateLimit());
+
+    const inFlight: ConcurrencyStore = redis
+      ? new RedisConcurrency(redis, Math.max(...Object.values(config.backends).map((b) => b.timeoutMs)) + 60_000)
+      : new MemoryConcurrency();
+    app.addHook('onRequest', async (request, reply) => {
+      const max = limitsOf(request).maxConcurrent;
+      if (!isPartnerRoute(request) || max === 0) return;
+      const who = bucket(request);
+      // Log ids can come from the client: a slot's id must be unique all the same.
+      const slot = `${request.id}:${randomUUID()}`;
+      let acquired: boolean;
+      try {
+        acquired = await inFlight.acquire(who, slot, max);
+      } catch (err) {
+        request.log.warn({ err: (err as Error).message }, 'concurrency limit not checked: Redis failed');
+        return;
+      }
+      if (!acquired) throw new ApiError('TOO_MANY_CONCURRENT_REQUESTS', `This partner already has ${max} requests in flight; wait for one to finish.`);
+      // 'close' comes once the answer is sent or the client went away, whichever happens.
+      reply.raw.once('close', () => void inFlight.release(who, slot).catch(() => undefined));
+    });
+  },
+  { name: 'rate-limits', dependencies: ['partners'] },
+);

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// The benchmark itself stays out of `npm test`; this short run keeps it from rotting.
+test('npm run bench -- --smoke measures every run and writes its table and JSON', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, out);
+  assert.match(out, /\| run \| req\/s \| p50 ms \| p99 ms \|/);
+  const report = JSON.parse(readFileSync(`${root}/bench/results/smoke.json`, 'utf8')) as {
+    results: Array<{ name: string; rps: number; errors: number; p99_ms: number }>;
+    targets: Array<{ what: string; value: number }>;
+  };
+  const names = report.results.map((r) => r.name);
+  for (const expected of [/^floor/, /^ceiling: raw JPEG/, /^keypoints raw/, /^keypoints multipart/, /^keypoints base64 JSON/, /^image3d/, /^arscan raw/, /^arscan multipart/, /^arscan base64 JSON/]) {
+    assert.ok(names.some((n) => expected.test(n)), `${expected} ran`);
+  }
+  for (const r of report.results) {
+    assert.ok(r.rps > 0 && r.p99_ms > 0, `${r.name} measured something`);
+    assert.equal(r.errors, 0, `${r.name} had no failed requests`);
+  }
+  assert.ok(report.targets.length >= 8 && report.targets.every((t) => Number.isFinite(t.value)));
+});

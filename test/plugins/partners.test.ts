@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { hashKey } from '../../src/partners/api-keys.js';
+import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
+import { jpeg } from '../helpers/fixtures.js';
+import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+
+const ACME = 'vg_acme-key-for-tests-0123456789';
+const BETA = 'vg_beta-key-for-tests-0123456789';
+const OLD = 'vg_acme-old-key-revoked-0123456';
+const SLOW = 'vg_slow-key-for-tests-012345678';
+
+function keysFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'vg-keys-')), 'keys.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      partners: {
+        acme: { keys: [hashKey(ACME)], revoked_keys: [hashKey(OLD)], requests_per_second: 3 },
+        beta: { keys: [hashKey(BETA)] },
+        slow: { keys: [hashKey(SLOW)], max_concurrent: 1 },
+      },
+    }),
+  );
+  return file;
+}
+
+describe('API keys and per-partner limits', () => {
+  let backend: FakeKeypoint;
+  let gw: TestGateway;
+  let image: Buffer;
+  before(async () => {
+    image = await jpeg(96, 96);
+    backend = await fakeKeypoint(async (req) => {
+      // The "slow" partner's calls take a while, so that two of them overlap.
+      if (req.Base?.Client === 'slow') await sleep(400);
+      return ok();
+    });
+    gw = await startGateway({ KEYPOINT_BACKENDS: backend.address, API_KEYS_FILE: keysFile(), RATE_LIMIT_RPS: '100' });
+  });
+  after(async () => {
+    await gw.close();
+    await backend.close();
+  });
+
+  const post = (headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/jpeg', ...headers }, body: image });
+
+  async function problem(res: Response, status: number, code: string): Promise<Problem> {
+    assert.equal(res.status, status);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const body = (await res.json()) as Problem;
+    assert.equal(body.code, code);
+    assert.equal(body.logid, res.headers.get('x-tt-logid'));
+    return body;
+  }
+
+  test('no key: 401 problem+json, with WWW-Authenticate and the log id', async () => {
+    const res = await post();
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="visiongate"');
+    await problem(res, 401, 'UNAUTHENTICATED');
+    await problem(await post({ authorization: 'Basic abc' }), 401, 'UNAUTHENTICATED');
+  });
+
+  test('unknown or revoked key: 403, saying which', async () => {
+    assert.match((await problem(await post({ 'x-api-key': 'vg_nobody' }), 403, 'API_KEY_REJECTED')).message, /not known/);
+    assert.match((await problem(await post({ authorization: `Bearer ${OLD}` }), 403, 'API_KEY_REJECTED')).message, /revoked/);
+  });
+
+  test('a good key works as Bearer and as X-Api-Key; the partner id reaches Base.Client, the logs and the metrics', async () => {
+    const bearer = await post({ authorization: `Bearer ${BETA}` });
+    assert.equal(bearer.status, 200);
+    const header = await post({ 'x-api-key': BETA, 'x-tt-logid': 'beta-call-1' });
+    assert.equal(header.status, 200);
+    assert.equal(backend.requests.at(-1)!.Base!.Client, 'beta');
+    assert.equal(backend.requests.at(-1)!.Base!.LogID, 'beta-call-1');
+    const lines = gw.logs.filter((l) => l.logid === 'beta-call-1');
+    assert.ok(lines.length >= 1 && lines.every((l) => l.partner === 'beta'), JSON.stringify(lines));
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /visiongate_http_requests_total\{method="POST",route="\/v1\/keypoints",status="200",partner="beta"\} 2/);
+    // The keys never appear in a log line.
+    assert.ok(!JSON.stringify(gw.logs).includes(BETA));
+  });
+
+  test('health, readiness, metrics and the docs need no key', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      assert.notEqual((await fetch(`${gw.url}${path}`)).status, 401, path);
+    }
+  });
+
+  test('past its requests per second a partner gets 429 with Retry-After and RateLimit headers; others are not affected', async () => {
+    await sleep(1000); // a fresh window
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => post({ 'x-api-key': ACME })));
+    const statuses = answers.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    const limited = answers.find((r) => r.status === 429)!;
+    const body = await problem(limited, 429, 'RATE_LIMITED');
+    assert.match(body.message, /More than 3 requests a second/);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal(limited.headers.get('ratelimit-limit'), '3');
+    assert.equal(limited.headers.get('ratelimit-remaining'), '0');
+    assert.ok(limited.headers.get('ratelimit-reset'));
+    assert.equal((await post({ 'x-api-key': BETA })).status, 200);
+    await sleep(1100);
+    assert.equal((await post({ 'x-api-key': ACME })).status, 200, 'the next second has a new budget');
+  });
+
+  test('past its requests in flight a partner gets 429 TOO_MANY_CONCURRENT_REQUESTS, and its slot comes back', async () => {
+    const first = post({ 'x-api-key': SLOW });
+    await sleep(100);
+    await problem(await post({ 'x-api-key': SLOW }), 429, 'TOO_MANY_CONCURRENT_REQUESTS');
+    assert.equal((await first).status, 200);
+    assert.equal((await post({ 'x-api-key': SLOW })).status, 200);
+  });
+});
+
+test('keys are configured as hashes: a plain key, a bad file or no key at all stops the start naming the variable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-keys-'));
+  const bad = (content: string) => {
+    const file = join(dir, `${Math.random()}.json`);
+    writeFileSync(file, content);
+    return file;
+  };
+  const refused = (env: Record<string, string>, message: RegExp) =>
+    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+  refused({ API_KEYS_FILE: bad('{"partners":{"acme":{"keys":["plain-key"]}}}') }, /API_KEYS_FILE .*sha256/);
+  refused({ API_KEYS_FILE: bad('not json') }, /API_KEYS_FILE/);
+  refused({ API_KEYS_FILE: join(dir, 'missing.json') }, /API_KEYS_FILE .*ENOENT/);
+  refused({ API_KEYS: 'acme=plain-key' }, /API_KEYS: .*sha256/);
+  refused({ API_KEYS_FILE: bad('{"partners":{}}') }, /no keys/);
+  assert.equal(loadConfig({ API_KEYS: `acme=${hashKey(ACME)}` }).keys!.verify(ACME)!.toString(), '[object Object]');
+  assert.equal(loadConfig({}).keys, undefined, 'off by default');
+});
+
+test('METRICS_PORT serves /metrics on a port of its own, and not on the public one', async () => {
+  const probe = await startGateway({});
+  const free = probe.port;
+  await probe.close();
+  const gw = await startGateway({ METRICS_PORT: String(free) });
+  try {
+    assert.equal((await fetch(`${gw.url}/metrics`)).status, 404);
+    const res = await fetch(`http://127.0.0.1:${free}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /process_cpu_seconds_total/);
+  } finally {
+    await gw.close();
+  }
+});
