@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startArscanBackend } from '../src/backends/arscan/server.js';
+import { startImage3dBackend } from '../src/backends/image3d/server.js';
 import { startKeypointBackend } from '../src/backends/keypoint/server.js';
+import { hashKey } from '../src/partners/api-keys.js';
 import type { RunningServer } from '../src/backends/thrift-server.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -65,5 +68,65 @@ describe('Swagger UI at /docs', { skip: existsSync(CHROMIUM) ? false : `no ${CHR
     const { status, body } = await execute();
     assert.equal(status, '200');
     assert.equal(body.faces.length, 1);
+  });
+});
+
+/** With API keys on: Authorize, then file uploads and binary downloads on the other routes. */
+describe('Swagger UI with API keys, image3d and arscan', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} here (apt-get install chromium)` }, () => {
+  const KEY = 'vg_swagger-ui-test-key-01234567';
+  let image3d: RunningServer;
+  let arscan: RunningServer;
+  let gw: TestGateway;
+  let browser: Browser;
+  let page: Page;
+  before(async () => {
+    const wire = { host: '127.0.0.1', port: 0, transport: 'framed', protocol: 'binary', maxFrameBytes: 64 << 20 } as const;
+    [image3d, arscan] = await Promise.all([startImage3dBackend(wire), startArscanBackend(wire)]);
+    gw = await startGateway({ IMAGE3D_BACKENDS: `127.0.0.1:${image3d.port}`, ARSCAN_BACKENDS: `127.0.0.1:${arscan.port}`, API_KEYS: `ui=${hashKey(KEY)}` });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage();
+    await page.goto(`${gw.url}/docs/`);
+  });
+  after(async () => {
+    await browser?.close();
+    await gw?.close();
+    await image3d?.close();
+    await arscan?.close();
+  });
+
+  async function tryOut(operation: string, contentType: string, file: string): Promise<string> {
+    const op = page.locator(`#operations-${operation}`);
+    if (!(await op.locator('.opblock-body').isVisible())) await op.locator('.opblock-summary').click();
+    const tryIt = op.getByRole('button', { name: 'Try it out' });
+    if (await tryIt.isVisible()) await tryIt.click();
+    await op.locator('.body-param-content-type select').selectOption(contentType);
+    await op.locator('input[type=file]').first().setInputFiles(file);
+    const response = page.waitForResponse((r) => r.request().method() === 'POST');
+    await op.locator('button.execute').click();
+    await response;
+    await op.locator('.live-responses-table .response-col_status').first().waitFor();
+    return (await op.locator('.live-responses-table tbody .response-col_status').first().textContent())!.trim();
+  }
+
+  test('without a key the try-out answers 401; after Authorize, a multipart photo gives a video to download', async () => {
+    const photo = fileURLToPath(new URL('../examples/photos/astronaut.jpg', import.meta.url));
+    assert.match(await tryOut('image3d-post_v1_image3d_videos', 'multipart/form-data', photo), /^401/);
+    await page.click('.auth-wrapper .authorize');
+    await page.locator('.auth-container input').first().fill(KEY);
+    await page.locator('.auth-container button.authorize').first().click();
+    await page.click('.auth-btn-wrapper .btn-done');
+    assert.equal(await tryOut('image3d-post_v1_image3d_videos', 'multipart/form-data', photo), '200');
+    const download = page.locator('#operations-image3d-post_v1_image3d_videos .live-responses-table a[download]');
+    assert.match((await download.getAttribute('download'))!, /\.mp4$/);
+  });
+
+  test('a raw zip capture set gives a model zip to download', async () => {
+    const zip = fileURLToPath(new URL('../examples/capture-set.zip', import.meta.url));
+    assert.equal(await tryOut('arscan-post_v1_arscan_models', 'application/zip', zip), '200');
+    const download = page.locator('#operations-arscan-post_v1_arscan_models .live-responses-table a[download]');
+    assert.match((await download.getAttribute('download'))!, /\.zip$/);
   });
 });

@@ -1,7 +1,7 @@
 // Real third-party servers for tests, each on a free loopback port: Debian's redis-server and
 // nginx (installed by .ci/run), started as child processes and stopped with the test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,44 +51,32 @@ export async function startRedis(): Promise<Service> {
   return { port, url: `redis://127.0.0.1:${port}`, stop: stopper(child) };
 }
 
-/** nginx in front of `upstreams`, as deploy/nginx.conf does it (round robin, bodies streamed). */
+/**
+ * nginx in front of `upstreams`, with deploy/nginx.conf as docker-compose runs it: only its
+ * upstream, listen address, log and temporary paths are changed for a local process.
+ */
 export async function startNginx(upstreams: string[]): Promise<Service> {
   const port = await freePort();
   const prefix = mkdtempSync(join(tmpdir(), 'vg-nginx-'));
   const conf = join(prefix, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-error_log ${prefix}/error.log;
-pid ${prefix}/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream gateways { ${upstreams.map((u) => `server ${u};`).join(' ')} keepalive 16; }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 300m;
-    location / {
-      proxy_pass http://gateways;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_request_buffering off;
-      proxy_buffering off;
-      proxy_read_timeout 900s;
-    }
-  }
-}
-`,
+  const deployed = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8');
+  const local = replaceOnce(
+    replaceOnce(
+      replaceOnce(deployed, /^\s*server gateway:8080;$/m, upstreams.map((u) => `    server ${u};`).join('\n')),
+      /^\s*listen 80;$/m,
+      `    listen 127.0.0.1:${port};`,
+    ),
+    /^\s*access_log \/dev\/stdout;$/m,
+    ['access_log off;', ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${prefix}/${t};`)].join('\n'),
   );
+  // As root, workers would otherwise run as nobody, who cannot use the temporary folder.
+  writeFileSync(conf, `${process.getuid?.() === 0 ? 'user root;\n' : ''}error_log ${prefix}/error.log;\npid ${prefix}/nginx.pid;\n${local}`);
   const child = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
   await waitForPort(port, child, 'nginx');
   return { port, url: `http://127.0.0.1:${port}`, stop: stopper(child) };
+}
+
+function replaceOnce(text: string, pattern: RegExp, by: string): string {
+  if (!pattern.test(text)) throw new Error(`deploy/nginx.conf has no line ${pattern}`);
+  return text.replace(pattern, by);
 }
