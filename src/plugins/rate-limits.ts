@@ -20,6 +20,12 @@ const REDIS_COMMAND_TIMEOUT_MS = 250;
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    // With no limit anywhere, no hook at all: nothing to count on every request.
+    const partnerLimits = [...(config.keys?.partners.values() ?? [])].map((p) => p.limits);
+    const anyRate = config.defaultLimits.requestsPerSecond > 0 || partnerLimits.some((l) => (l.requestsPerSecond ?? 0) > 0);
+    const anyConcurrency = config.defaultLimits.maxConcurrent > 0 || partnerLimits.some((l) => (l.maxConcurrent ?? 0) > 0);
+    if (!anyRate && !anyConcurrency) return;
+
     const limitsOf = (request: FastifyRequest): PartnerLimits => ({
       ...config.defaultLimits,
       ...config.keys?.partners.get(request.partner)?.limits,
@@ -51,7 +57,7 @@ export default fp<{ config: Config }>(
       });
     }
 
-    await app.register(rateLimit, {
+    if (anyRate) await app.register(rateLimit, {
       global: false,
       timeWindow: 1000,
       max: (request) => limitsOf(request).requestsPerSecond,
@@ -65,8 +71,9 @@ export default fp<{ config: Config }>(
           headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
         }),
     });
-    app.addHook('onRequest', app.rateLimit());
+    if (anyRate) app.addHook('onRequest', app.rateLimit());
 
+    if (!anyConcurrency) return;
     const inFlight: ConcurrencyStore = redis
       ? new RedisConcurrency(redis, Math.max(...Object.values(config.backends).map((b) => b.timeoutMs)) + 60_000)
       : new MemoryConcurrency();
