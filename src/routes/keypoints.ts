@@ -9,6 +9,12 @@ import { KEYPOINT_IMAGE_SIDE, KeypointJsonBody, KeypointMultipartBody, KeypointO
 import { imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
 
+/**
+ * Landmarks to 1/100 pixel: finer means nothing for a face, and a double printed in full
+ * (17 digits) makes the 106 points the most expensive part of the answer to encode.
+ */
+const hundredths = (v: number) => Math.round(v * 100) / 100;
+
 const keypointsRoute: FastifyPluginAsync = async (app) => {
   app.post(
     '/v1/keypoints',
@@ -39,7 +45,7 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
         faces: (res.faces ?? []).map((f) => ({
           rect: { left: f.rect.left, top: f.rect.top, width: f.rect.width, height: f.rect.height },
           score: f.score,
-          landmarks: f.landmarks.map((p): [number, number] => [p.x, p.y]),
+          landmarks: f.landmarks.map((p): [number, number] => [hundredths(p.x), hundredths(p.y)]),
           ...(f.yaw != null && f.pitch != null && f.roll != null ? { pose: { yaw: f.yaw, pitch: f.pitch, roll: f.roll } } : {}),
         })),
       };

@@ -28,7 +28,7 @@ export const KeypointsAnswer = z.object({
     z.object({
       rect: z.object({ left: z.number(), top: z.number(), width: z.number(), height: z.number() }),
       score: z.number().meta({ description: 'Detection confidence, 0..1.' }),
-      landmarks: z.array(xy).meta({ description: '106 points [x, y] in pixels of the input image; see the README for their order.' }),
+      landmarks: z.array(xy).meta({ description: '106 points [x, y] in pixels of the input image, to 1/100 pixel; see the README for their order.' }),
       pose: z
         .object({ yaw: z.number(), pitch: z.number(), roll: z.number() })
         .optional()

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import thrift from 'thrift';
+import keypoint from '../../gen/thrift/keypoint_types.js';
 import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
@@ -234,4 +235,20 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
       assert.ok(logged.some((l) => l.includes(`private message ${code}`)), 'StatusMessage is logged');
     });
   }
+});
+
+test('landmarks are answered to 1/100 pixel, whatever precision the backend sends', async (t) => {
+  const face = new keypoint.Face({
+    rect: new keypoint.Rect({ left: 1, top: 2, width: 3, height: 4 }),
+    score: 0.9,
+    landmarks: Array.from({ length: 106 }, (_, i) => new keypoint.Point({ x: i + 1 / 3, y: i + 2 / 3 })),
+  });
+  const be = await fakeKeypoint(() => ok({ faces: [face] }));
+  t.after(() => be.close());
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address });
+  t.after(() => gw.close());
+  const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('astronaut.png') });
+  const body = (await res.json()) as { faces: Array<{ landmarks: number[][] }> };
+  assert.deepEqual(body.faces[0]!.landmarks[0], [0.33, 0.67]);
+  assert.deepEqual(body.faces[0]!.landmarks[105], [105.33, 105.67]);
 });
