@@ -57,7 +57,7 @@ function multipart(parts: Array<[field: string, filename: string, type: string, 
 }
 
 const keypointJpeg = await jpegNear(112 * 1024, 1024);
-const image3dJpeg = await jpegNear(1024 * 1024, 2800);
+const image3dJpeg = await jpegNear(1024 * 1024, 3600);
 const setTarget = smoke ? 2 * MiB : 20 * MiB;
 const photos: Array<[string, Buffer]> = [];
 for (let total = 0, i = 0; total < setTarget || photos.length < 3; i++) {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ApiError } from '../errors.js';
+import { JsonSyntaxError, RawString } from './json-body.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
@@ -17,7 +18,7 @@ export interface OptionValues {
  * over text values of the same name.
  */
 export function parseOptions<S extends z.ZodObject>(schema: S, values: OptionValues): z.output<S> {
-  const parsed = schema.safeParse({ ...fromText(schema, values.text), ...values.json });
+  const parsed = schema.safeParse({ ...fromText(schema, values.text), ...fromJson(values.json) });
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
@@ -26,6 +27,17 @@ export function parseOptions<S extends z.ZodObject>(schema: S, values: OptionVal
   );
   const message = errors.map((e) => `"${e.field}" ${e.message}`).join('; ');
   throw new ApiError('INVALID_ARGUMENT', `Invalid argument: ${message}.`, { errors });
+}
+
+/** JSON members as JSON.parse would give them: a long string is read from the body only now. */
+function fromJson(values: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!values) return undefined;
+  try {
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v instanceof RawString ? v.text() : v]));
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${err.message}.`, { cause: err });
+    throw err;
+  }
 }
 
 const numericFields = new WeakMap<z.ZodObject, Set<string>>();

@@ -12,8 +12,12 @@ declare module 'fastify' {
 
 export const ANONYMOUS = 'anonymous';
 
-/** Only the partner API asks for a key: health, readiness, metrics and the docs stay open. */
-export const isPartnerRoute = (request: FastifyRequest): boolean => request.url.startsWith('/v1/');
+/**
+ * Only the partner API asks for a key: health, readiness, metrics and the docs stay open.
+ * Decided by the route matched, not the raw URL, which can spell the same path otherwise
+ * (`/%761/keypoints`).
+ */
+export const isPartnerRoute = (request: FastifyRequest): boolean => request.routeOptions.url?.startsWith('/v1/') ?? false;
 
 function presentedKey(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;

@@ -67,6 +67,13 @@ describe('API keys and per-partner limits', () => {
     await problem(await post({ authorization: 'Basic abc' }), 401, 'UNAUTHENTICATED');
   });
 
+  test('a path spelled another way is still asked for its key', async () => {
+    for (const path of ['/%761/keypoints', '/v1/keypoints?x=1', '/v1//keypoints']) {
+      const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
+      assert.ok([401, 404].includes(res.status), `${path}: ${res.status}`);
+    }
+  });
+
   test('unknown or revoked key: 403, saying which', async () => {
     assert.match((await problem(await post({ 'x-api-key': 'vg_nobody' }), 403, 'API_KEY_REJECTED')).message, /not known/);
     assert.match((await problem(await post({ authorization: `Bearer ${OLD}` }), 403, 'API_KEY_REJECTED')).message, /revoked/);

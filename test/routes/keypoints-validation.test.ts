@@ -36,7 +36,12 @@ describe('POST /v1/keypoints refuses bad input before any backend call', () => {
   const b64 = fixture('coffee.png').toString('base64');
 
   describe('base64', () => {
-    test('a character outside the alphabet', () => refused(json({ image: `${b64.slice(0, 100)}*${b64.slice(101)}` }), 400, 'INVALID_BASE64', /position 100/));
+    test('a long string where an option goes is refused like a short one (it is read from the body bytes)', async () => {
+    await refused(json({ image: b64, max_faces: 'x'.repeat(5000) }), 400, 'INVALID_ARGUMENT', /"max_faces"/);
+    await refused(json({ image: b64, motion: 'x'.repeat(5000) }), 400, 'INVALID_ARGUMENT', /"motion" is not a known field/);
+  });
+
+  test('a character outside the alphabet', () => refused(json({ image: `${b64.slice(0, 100)}*${b64.slice(101)}` }), 400, 'INVALID_BASE64', /position 100/));
     test('URL-safe characters are not standard base64', () => refused(json({ image: `${b64.slice(0, 8)}-_${b64.slice(10)}` }), 400, 'INVALID_BASE64'));
     test('whitespace inside', () => refused(json({ image: `${b64.slice(0, 76)}\n${b64.slice(76, -1)}` }), 400, 'INVALID_BASE64'));
     test('missing padding', () => refused(json({ image: 'iVBORw0KGgo' }), 400, 'INVALID_BASE64', /multiple of 4/));
