@@ -8,11 +8,15 @@
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { decodeBase64 } from '../src/input/base64.js';
 import { parseJsonBody, type RawString } from '../src/input/json-body.js';
 import { readBody } from '../src/input/read-body.js';
 
 const answer = readFileSync(process.env.FIXED_ANSWER_FILE!, 'utf8');
+// Event-loop delay as the gateway's /metrics reports it (prom-client: resolution 10 ms, reset when read).
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
 const app = Fastify({ bodyLimit: 512 * 1024 * 1024 });
 await app.register(multipart, { limits: { fileSize: 512 * 1024 * 1024 } });
 app.addContentTypeParser(/^(image\/.*|application\/zip)$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -45,6 +49,11 @@ app.post('/multipart', async (request, reply) => {
   const file = await request.file();
   if (!file || (await file.toBuffer()).length === 0) throw new Error('no file');
   return fixed(reply);
+});
+app.get('/loop', async () => {
+  const figures = { p99_seconds: loop.percentile(99) / 1e9, max_seconds: loop.max / 1e9 };
+  loop.reset();
+  return figures;
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 console.log(`ceiling listening on port ${(app.server.address() as { port: number }).port}`);
