@@ -28,7 +28,7 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
  * URL-safe ones, which it accepts, are looked for apart). Only then is the text scanned, to
  * say where.
  */
-export async function decodeBase64(value: string | RawString, field: string): Promise<Buffer> {
+export async function decodeBase64(value: string | RawString, field: string, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
   const slice = typeof value === 'string' ? (a: number, b: number) => value.slice(a, b) : (a: number, b: number) => value.bytes.toString('latin1', a, b);
   const prefix = DATA_URI.exec(slice(0, 128));
   const offset = prefix ? prefix[0].length : 0;
@@ -43,7 +43,7 @@ export async function decodeBase64(value: string | RawString, field: string): Pr
     if (length % 4 !== 0) throw fail(`its length (${length}) is not a multiple of 4; standard base64 is padded with "="`);
     const tail = slice(offset + length - 4, offset + length);
     const pad = tail.endsWith('==') ? 2 : tail.endsWith('=') ? 1 : 0;
-    const out = Buffer.allocUnsafe((length / 4) * 3 - pad);
+    const out = allocate((length / 4) * 3 - pad);
     for (let at = 0; at < length; at += STEP_CHARS) {
       if (at > 0 && (at / STEP_CHARS) % STEPS_PER_TURN === 0) await yieldToLoop();
       const chars = slice(offset + at, offset + Math.min(at + STEP_CHARS, length));

@@ -33,7 +33,7 @@ export async function collectCaptureSet(request: FastifyRequest, limits: Capture
   } else if (Buffer.isBuffer(request.body)) {
     set = { ...(await fromZip(request.body, limits)), options: { text: query } };
   } else if (request.body && typeof request.body === 'object' && !Array.isArray(request.body)) {
-    set = await fromJson(request.body as Record<string, unknown>, limits, query);
+    set = await fromJson(request, request.body as Record<string, unknown>, limits, query);
   } else {
     throw new ApiError('MISSING_IMAGE', 'No capture set was sent: send a zip, JSON with "images" or "archive", or a multipart form.');
   }
@@ -69,14 +69,14 @@ async function fromZip(zip: Buffer, limits: CaptureLimits): Promise<Omit<Capture
   return { images: files, skipped };
 }
 
-async function fromJson(body: Record<string, unknown>, limits: CaptureLimits, query: Record<string, unknown>): Promise<CaptureSet> {
+async function fromJson(request: FastifyRequest, body: Record<string, unknown>, limits: CaptureLimits, query: Record<string, unknown>): Promise<CaptureSet> {
   const { images, archive, ...json } = body;
   if ((images === undefined) === (archive === undefined)) {
     throw new ApiError('INVALID_ARGUMENT', 'Send exactly one of "images" (a list of {name, data}) and "archive" (a base64 zip).');
   }
   if (archive !== undefined) {
     if (typeof archive !== 'string' && !(archive instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', '"archive" must be a base64 string.');
-    return { ...(await fromZip(await decodeBase64(archive, 'archive'), limits)), options: { text: query, json } };
+    return { ...(await fromZip(await decodeBase64(archive, 'archive', (n) => request.allocate(n)), limits)), options: { text: query, json } };
   }
   if (!Array.isArray(images)) throw new ApiError('INVALID_ARGUMENT', '"images" must be a list of {"name", "data"}.');
   if (images.length > limits.count.max) throw new ApiError('TOO_MANY_IMAGES', `The capture set has ${images.length} images; at most ${limits.count.max} are accepted.`);
@@ -86,7 +86,7 @@ async function fromJson(body: Record<string, unknown>, limits: CaptureLimits, qu
     const { name, data } = (item ?? {}) as { name?: unknown; data?: unknown };
     if (typeof data !== 'string' && !(data instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', `"images[${i}].data" must be a base64 string.`);
     const safe = uniqueName(typeof name === 'string' ? safeBaseName(name) : `image-${i + 1}`, taken);
-    const bytes = await decodeBase64(data, `images[${i}].data`);
+    const bytes = await decodeBase64(data, `images[${i}].data`, (n) => request.allocate(n));
     checkImage(safe, bytes, limits.side);
     out.push({ name: safe, data: bytes });
   }
@@ -103,7 +103,7 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
       text[part.fieldname] = part.value;
     } else if (part.fieldname === 'archive') {
       // Read into one buffer of at most the body's size, rather than chunks and then their concatenation.
-      archive = await readBody(part.file, { atMost: contentLength(request), limit: Number.MAX_SAFE_INTEGER });
+      archive = await readBody(part.file, { atMost: contentLength(request), limit: Number.MAX_SAFE_INTEGER, allocate: (n) => request.allocate(n) });
       if (part.file.truncated) throw new ApiError('PAYLOAD_TOO_LARGE', `The "archive" part is larger than the ${limits.zip.maxEntryBytes} bytes accepted.`);
     } else if (part.fieldname === 'images') {
       const name = uniqueName(safeBaseName(part.filename || `image-${images.length + 1}`), taken);

@@ -31,7 +31,7 @@ export async function collectImage(request: FastifyRequest, field: string): Prom
   if (typeof value !== 'string' && !(value instanceof RawString)) {
     throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a base64 string.`, { errors: [{ field, message: 'must be a base64 string' }] });
   }
-  return { image: await decodeBase64(value, field), options: { text: query, json } };
+  return { image: await decodeBase64(value, field, (n) => request.allocate(n)), options: { text: query, json } };
 }
 
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<CollectedImage> {

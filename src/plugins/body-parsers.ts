@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
 import { JsonSyntaxError, parseJsonBody } from '../input/json-body.js';
+import { BufferPool } from '../input/buffer-pool.js';
 import { contentLength, readBody } from '../input/read-body.js';
 
 /** Base64 members are thousands of bytes; option values are a few. */
@@ -38,8 +39,17 @@ declare module 'fastify' {
 declare module 'fastify' {
   interface FastifyInstance {
     bodyLimits: BodyLimits;
+    bufferPool: BufferPool;
+  }
+  interface FastifyRequest {
+    /** A buffer for this request's payload, from the pool when it is big; given back once the request is answered. */
+    allocate(size: number): Buffer;
+    leases: Array<() => void> | undefined;
   }
 }
+
+/** Payloads from 1 MiB are pooled; at most 256 MiB (or the in-flight limit) of idle buffers are kept, for 30 s. */
+const POOL = { minBytes: 1024 * 1024, maxIdleBytes: 256 * 1024 * 1024, idleMs: 30_000 };
 
 /**
  * The body forms of the contract, each with its own size limit: JSON, raw images (any
@@ -47,13 +57,27 @@ declare module 'fastify' {
  * `application/octet-stream`, and multipart (streamed; parts are read by the route).
  * Nothing else is parsed: fastify's text/plain parser is removed.
  */
-export default fp<{ limits: BodyLimits }>(
-  async (app, { limits }) => {
+export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
+  async (app, { limits, maxInflightBytes }) => {
     app.decorate('bodyLimits', limits);
+    const pool = new BufferPool(POOL.minBytes, Math.min(POOL.maxIdleBytes, maxInflightBytes), POOL.idleMs);
+    app.decorate('bufferPool', pool);
+    app.addHook('onClose', async () => pool.close());
+    app.decorateRequest('leases', undefined);
+    app.decorateRequest('allocate', function (this: FastifyRequest, size: number) {
+      const { buffer, release } = pool.lease(size);
+      (this.leases ??= []).push(release);
+      return buffer;
+    });
+    // Only once answered: until then the handler may still read the payload. A request whose
+    // client went away before its answer keeps its buffers, and the collector frees them.
+    app.addHook('onResponse', async (request) => {
+      for (const release of request.leases ?? []) release();
+    });
     app.removeAllContentTypeParsers();
     const own = (request: FastifyRequest) => request.routeOptions.config.bodyLimits ?? limits;
     app.addContentTypeParser('application/json', (request, payload, done) => {
-      readBody(payload, { exact: contentLength(request), limit: own(request).jsonBytes }).then((body) => {
+      readBody(payload, { exact: contentLength(request), limit: own(request).jsonBytes, allocate: (n) => request.allocate(n) }).then((body) => {
         try {
           done(null, parseJsonBody(body, JSON_BODY));
         } catch (err) {
@@ -63,7 +87,7 @@ export default fp<{ limits: BodyLimits }>(
     });
     for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip']) {
       app.addContentTypeParser(type, (request, payload, done) => {
-        readBody(payload, { exact: contentLength(request), limit: own(request).imageBytes }).then((body) => done(null, body), done);
+        readBody(payload, { exact: contentLength(request), limit: own(request).imageBytes, allocate: (n) => request.allocate(n) }).then((body) => done(null, body), done);
       });
     }
     await app.register(multipart, {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import arscan from '../../gen/thrift/arscan_types.js';
@@ -159,4 +160,40 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
     assert.equal(res.status, 422);
     assert.equal(((await res.json()) as Problem).code, 'RECONSTRUCTION_FAILED');
   });
+});
+
+test('big uploads reuse pooled buffers, and each request still sends its own photos', async (t) => {
+  const be = await fakeArscan(async () => {
+    await sleep(50);
+    return new arscan.ReconstructResponse({ model_zip: await makeZip([['model.glb', Buffer.from('glTF')]]), model_format: 'glb', vertex_count: 4, images_used: 3, BaseResp: new base.BaseResp({ StatusCode: 0 }) });
+  });
+  t.after(() => be.close());
+  const gw = await startGateway({ ARSCAN_BACKENDS: be.address });
+  t.after(() => gw.close());
+  const set = async (seed: number) => {
+    const photos = await Promise.all(
+      [0, 1, 2].map(async (i) => [`p${i}.png`, await sharp(randomBytes(700 * 700 * 3), { raw: { width: 700, height: 700, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer()] as [string, Buffer]),
+    );
+    return { seed, photos, zip: await makeZip(photos.map(([n, d]) => [n, d, false])) };
+  };
+  const sets = await Promise.all([1, 2, 3, 4].map(set));
+  assert.ok(sets.every((s) => s.zip.length > MiB));
+  const send = (s: (typeof sets)[number], form: 'raw' | 'json') =>
+    fetch(`${gw.url}/v1/arscan/models`, {
+      method: 'POST',
+      ...(form === 'raw'
+        ? { headers: { 'content-type': 'application/zip' }, body: s.zip }
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ archive: s.zip.toString('base64') }) }),
+    });
+  for (const form of ['raw', 'json'] as const) {
+    // One after another (the second takes the first's buffers), then two at once.
+    for (const batch of [[sets[0]!], [sets[1]!], [sets[2]!, sets[3]!]]) {
+      const before = be.requests.length;
+      const answers = await Promise.all(batch.map((s) => send(s, form)));
+      assert.deepEqual(answers.map((r) => r.status), batch.map(() => 200));
+      const received = be.requests.slice(before).map((r) => r.images.map((i) => i.data.toString('base64')).join());
+      for (const s of batch) assert.ok(received.includes(s.photos.map(([, d]) => d.toString('base64')).join()), `${form}: set ${s.seed} arrived whole`);
+    }
+  }
+  assert.ok(gw.app.bufferPool.idleBufferBytes > 0, 'buffers were given back');
 });
