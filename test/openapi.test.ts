@@ -35,6 +35,34 @@ describe('the OpenAPI document', () => {
     assert.equal(Buffer.from(example, 'base64').subarray(0, 3).toString('hex'), 'ffd8ff');
   });
 
+  test('every JSON answer and JSON body has an example; partner routes list the key and limit errors and the security schemes', () => {
+    const doc = JSON.parse(committed) as {
+      paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, Record<string, unknown>> }; responses: Record<string, { content?: Record<string, Record<string, unknown>> }> }>>;
+      components: { securitySchemes: Record<string, unknown> };
+      security: unknown[];
+    };
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['apiKeyHeader', 'bearerAuth']);
+    assert.equal(doc.security.length, 2);
+    const hasExample = (media: Record<string, unknown>) => 'example' in media || 'examples' in media || JSON.stringify(media.schema ?? {}).includes('"example"');
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          for (const [type, media] of Object.entries(response.content ?? {})) {
+            if (type.includes('json')) assert.ok(hasExample(media), `${method} ${path} ${status} ${type} has an example`);
+          }
+        }
+        for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+          if (type.includes('json')) assert.ok(hasExample(media), `${method} ${path} body ${type} has an example`);
+        }
+        if (path.startsWith('/v1/')) {
+          for (const status of ['401', '403', '429']) assert.ok(op.responses[status], `${method} ${path} documents ${status}`);
+        } else {
+          assert.deepEqual(op.security, [], `${method} ${path} needs no key`);
+        }
+      }
+    }
+  });
+
   test('Swagger UI is served at /docs', async () => {
     const res = await fetch(`${gw.url}/docs/`);
     assert.equal(res.status, 200);

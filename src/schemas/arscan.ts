@@ -36,5 +36,7 @@ export const ArscanJsonAnswer = z.object({
   images_used: z.number(),
   skipped: z.array(z.string()).meta({ description: 'Archive entries left out as not images.' }),
   model_zip: z.string().meta({ description: 'The model zip, base64.', format: 'byte' }),
+}).meta({
+  example: { logid: '20261125083046BA006CE17531D37D', format: 'glb', vertex_count: 96, images_used: 3, skipped: ['notes.txt'], model_zip: 'UEsDBBQAAAAI…' },
 });
 export type ArscanJsonAnswer = z.infer<typeof ArscanJsonAnswer>;

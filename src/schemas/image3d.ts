@@ -46,5 +46,7 @@ export const Image3dJsonAnswer = z.object({
   frame_count: z.number(),
   video: z.string().meta({ description: 'The video, base64.', format: 'byte' }),
   depth_png: z.string().meta({ description: 'The estimated depth map, an 8-bit greyscale PNG (white is near), base64.', format: 'byte' }),
+}).meta({
+  example: { logid: '20261125083046BA006CE17531D37D', mime_type: 'video/mp4', frame_count: 90, video: 'AAAAIGZ0eXBpc29t…', depth_png: 'iVBORw0KGgo…' },
 });
 export type Image3dJsonAnswer = z.infer<typeof Image3dJsonAnswer>;

@@ -35,5 +35,12 @@ export const KeypointsAnswer = z.object({
         .meta({ description: 'Head pose in degrees, when the backend estimates it.' }),
     }),
   ),
+}).meta({
+  example: {
+    logid: '20261125083046BA006CE17531D37D',
+    image: { width: 512, height: 512 },
+    // Two of the 106 points, to keep the example short.
+    faces: [{ rect: { left: 176, top: 66, width: 95, height: 95 }, score: 0.985, landmarks: [[217.8, 102.1], [219.35, 108.9]] }],
+  },
 });
 export type KeypointsAnswer = z.infer<typeof KeypointsAnswer>;
