@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/fixtures.js';
+import { closedPort } from './helpers/fake-backends.js';
 import { startServerProcess } from './helpers/server-process.js';
 
 const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
@@ -44,4 +45,28 @@ test('invalid configuration stops the process with one line naming the variable'
   assert.equal(code, 1);
   assert.equal(err.trim().split('\n').length, 1);
   assert.match(err, /^invalid configuration: PORT="eighty"/);
+});
+
+test('logs are readable lines at a terminal, JSON lines otherwise', async (t) => {
+  const down = `127.0.0.1:${await closedPort()}`;
+  const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', KEYPOINT_BACKENDS: down, IMAGE3D_BACKENDS: down, ARSCAN_BACKENDS: down };
+  // `script` (util-linux, in every Debian) gives the server a pseudo-terminal as stdout.
+  const command = `${process.execPath} --import tsx ${server}`;
+  const tty = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => tty.kill('SIGKILL'));
+  let out = '';
+  await new Promise<void>((resolve) =>
+    tty.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/Server listening at/.test(out)) resolve();
+    }),
+  );
+  const line = out.split('\n').find((l) => l.includes('Server listening at'))!;
+  assert.match(line, /INFO.*Server listening at http:\/\/127\.0\.0\.1:\d+/);
+  assert.ok(!line.trim().startsWith('{'), line);
+
+  const piped = await startServerProcess({ KEYPOINT_BACKENDS: down, IMAGE3D_BACKENDS: down, ARSCAN_BACKENDS: down });
+  t.after(() => piped.child.kill('SIGKILL'));
+  const json = piped.output().split('\n').find((l) => l.includes('Server listening at'))!;
+  assert.equal((JSON.parse(json) as { msg: string }).msg.startsWith('Server listening at'), true);
 });
