@@ -28,7 +28,10 @@ for (const ref of launched) {
 
 // Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
 // in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
-closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs }, async ({ signal, err }) => {
+// Fault signals keep their default action (end the process): a JS handler for SIGSEGV & co.
+// returns to the faulting instruction, and the process spins at full CPU instead of dying.
+const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const;
+closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: [...FAULT_SIGNALS] }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal, drainDelayMs: config.drainDelayMs }, 'draining');
   app.startDraining();

@@ -61,12 +61,26 @@ test('logs are readable lines at a terminal, JSON lines otherwise', async (t) =>
       if (/Server listening at/.test(out)) resolve();
     }),
   );
-  const line = out.split('\n').find((l) => l.includes('Server listening at'))!;
-  assert.match(line, /INFO.*Server listening at http:\/\/127\.0\.0\.1:\d+/);
+  // Without its colours.
+  const line = out.split('\n').find((l) => l.includes('Server listening at'))!.replace(/\x1B\[[0-9;]*m/g, '');
+  assert.match(line, /INFO \(\d+\).*Server listening at http:\/\/127\.0\.0\.1:\d+/);
+  // The server leads a session of its own under `script`: it is stopped by its pid, which the line shows.
+  const pid = Number(/INFO \((\d+)\)/.exec(line)![1]);
+  t.after(() => process.kill(pid, 'SIGKILL'));
   assert.ok(!line.trim().startsWith('{'), line);
 
   const piped = await startServerProcess({ KEYPOINT_BACKENDS: down, IMAGE3D_BACKENDS: down, ARSCAN_BACKENDS: down });
   t.after(() => piped.child.kill('SIGKILL'));
   const json = piped.output().split('\n').find((l) => l.includes('Server listening at'))!;
   assert.equal((JSON.parse(json) as { msg: string }).msg.startsWith('Server listening at'), true);
+});
+
+test('a fault signal ends the process at once instead of being caught (a caught SIGSEGV spins at full CPU)', async (t) => {
+  const down = `127.0.0.1:${await closedPort()}`;
+  const server = await startServerProcess({ KEYPOINT_BACKENDS: down, IMAGE3D_BACKENDS: down, ARSCAN_BACKENDS: down });
+  t.after(() => server.child.kill('SIGKILL'));
+  const exited = once(server.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  server.child.kill('SIGSEGV');
+  const [code, signal] = await exited;
+  assert.equal(signal, 'SIGSEGV', `exit code ${code}`);
 });
