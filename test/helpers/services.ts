@@ -35,12 +35,15 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** Stops a server and waits for it; nginx is asked with SIGTERM, since a killed master leaves its workers running. */
+function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): () => Promise<void> {
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
+    child.kill(signal);
+    const late = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(late);
   };
 }
 
@@ -73,7 +76,7 @@ export async function startNginx(upstreams: string[]): Promise<Service> {
   writeFileSync(conf, `${process.getuid?.() === 0 ? 'user root;\n' : ''}error_log ${prefix}/error.log;\npid ${prefix}/nginx.pid;\n${local}`);
   const child = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
   await waitForPort(port, child, 'nginx');
-  return { port, url: `http://127.0.0.1:${port}`, stop: stopper(child) };
+  return { port, url: `http://127.0.0.1:${port}`, stop: stopper(child, 'SIGTERM') };
 }
 
 function replaceOnce(text: string, pattern: RegExp, by: string): string {
