@@ -74,6 +74,7 @@ export default fp<{ config: Config }>(
     if (anyRate) app.addHook('onRequest', app.rateLimit());
 
     if (!anyConcurrency) return;
+    const slots = new WeakMap<FastifyRequest, () => Promise<void>>();
     const inFlight: ConcurrencyStore = redis
       ? new RedisConcurrency(redis, Math.max(...Object.values(config.backends).map((b) => b.timeoutMs)) + 60_000)
       : new MemoryConcurrency();
@@ -91,8 +92,16 @@ export default fp<{ config: Config }>(
         return;
       }
       if (!acquired) throw new ApiError('TOO_MANY_CONCURRENT_REQUESTS', `This partner already has ${max} requests in flight; wait for one to finish.`);
-      // 'close' comes once the answer is sent or the client went away, whichever happens.
-      reply.raw.once('close', () => void inFlight.release(who, slot).catch(() => undefined));
+      let released: Promise<void> | undefined;
+      const release = () => (released ??= inFlight.release(who, slot).catch(() => undefined));
+      slots.set(request, release);
+      // A request whose client went away is never answered: its slot goes when the socket does.
+      reply.raw.once('close', () => void release());
+    });
+    // The slot is given back before the answer goes out, so that a client who sends its next
+    // request on receiving this answer finds it free, on any replica.
+    app.addHook('onSend', async (request) => {
+      await slots.get(request)?.();
     });
   },
   { name: 'rate-limits', dependencies: ['partners'] },
