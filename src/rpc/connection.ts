@@ -149,6 +149,9 @@ export class Connection {
       const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
       call.reject(new RpcError('application', `the backend raised: ${message}`, true, { cause: outcome.err }));
     }
+    // Answered before it read the whole request: the rest is still queued on this socket and
+    // would go ahead of the next call (or be read as its start). The connection is done.
+    if (this.socket.writableLength > 0) this.destroy();
   }
 
   private protocolError(err: unknown): RpcError {
