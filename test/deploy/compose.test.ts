@@ -42,6 +42,8 @@ test('docker-compose.yml: nginx before several gateway replicas, Redis, Promethe
   }
   assert.equal(new URL(config.redisUrl!).hostname, 'redis');
   assert.ok(config.keys, 'API keys on');
+  // The demo key the README gives for `docker compose up` is the one the example file holds.
+  assert.equal((config.keys.verify('vg_demo_change_me_before_production') as { partner: { id: string } }).partner.id, 'demo');
 
   // nginx proxies to the gateway service on its port; Prometheus scrapes its metrics port.
   const nginx = services.nginx!;
