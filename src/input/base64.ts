@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ApiError } from '../errors.js';
-import { JsonSyntaxError, RawString } from './json-body.js';
+import { RawString } from './json-body.js';
 
 const DATA_URI = /^data:([a-z]+\/[a-z0-9.+-]+)?;base64,/i;
 
@@ -35,31 +35,26 @@ export async function decodeBase64(value: string | RawString, field: string, all
   const length = value.length - offset;
   const fail = (why: string) => {
     // A control character makes the body itself invalid JSON, which is what JSON.parse would say.
-    if (value instanceof RawString) value.text();
+    if (value instanceof RawString) value.text(field);
     return new ApiError('INVALID_BASE64', `"${field}" is not valid base64: ${why}.`, { errors: [{ field, message: why }] });
   };
-  try {
-    if (length === 0) throw fail('it is empty');
-    if (length % 4 !== 0) throw fail(`its length (${length}) is not a multiple of 4; standard base64 is padded with "="`);
-    const tail = slice(offset + length - 4, offset + length);
-    const pad = tail.endsWith('==') ? 2 : tail.endsWith('=') ? 1 : 0;
-    const out = allocate((length / 4) * 3 - pad);
-    for (let at = 0; at < length; at += STEP_CHARS) {
-      if (at > 0 && (at / STEP_CHARS) % STEPS_PER_TURN === 0) await yieldToLoop();
-      const chars = slice(offset + at, offset + Math.min(at + STEP_CHARS, length));
-      const last = at + STEP_CHARS >= length;
-      const expected = (chars.length / 4) * 3 - (last ? pad : 0);
-      if (out.write(chars, (at / 4) * 3, 'base64') !== expected || chars.includes('-') || chars.includes('_')) {
-        throw fail(firstBadCharacter(chars, last ? pad : 0, offset + at));
-      }
+  if (length === 0) throw fail('it is empty');
+  if (length % 4 !== 0) throw fail(`its length (${length}) is not a multiple of 4; standard base64 is padded with "="`);
+  const tail = slice(offset + length - 4, offset + length);
+  const pad = tail.endsWith('==') ? 2 : tail.endsWith('=') ? 1 : 0;
+  const out = allocate((length / 4) * 3 - pad);
+  for (let at = 0; at < length; at += STEP_CHARS) {
+    if (at > 0 && (at / STEP_CHARS) % STEPS_PER_TURN === 0) await yieldToLoop();
+    const chars = slice(offset + at, offset + Math.min(at + STEP_CHARS, length));
+    const last = at + STEP_CHARS >= length;
+    const expected = (chars.length / 4) * 3 - (last ? pad : 0);
+    if (out.write(chars, (at / 4) * 3, 'base64') !== expected || chars.includes('-') || chars.includes('_')) {
+      throw fail(firstBadCharacter(chars, last ? pad : 0, offset + at));
     }
-    // Non-canonical encodings ("QR==" for "A") decode to the same bytes as a different string.
-    if (pad > 0 && Buffer.from(tail, 'base64').toString('base64') !== tail) throw fail('the bits after its last byte are not zero');
-    return out;
-  } catch (err) {
-    if (err instanceof JsonSyntaxError) throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${err.message} in "${field}".`, { cause: err });
-    throw err;
   }
+  // Non-canonical encodings ("QR==" for "A") decode to the same bytes as a different string.
+  if (pad > 0 && Buffer.from(tail, 'base64').toString('base64') !== tail) throw fail('the bits after its last byte are not zero');
+  return out;
 }
 
 function firstBadCharacter(chars: string, pad: number, offset: number): string {

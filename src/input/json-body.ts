@@ -10,7 +10,14 @@
  * keys and `constructor.prototype` are refused, and nesting is limited.
  */
 
-export class JsonSyntaxError extends Error {}
+import { ApiError } from '../errors.js';
+
+/** A body JSON.parse would refuse: the catalogue's INVALID_JSON, saying what is wrong and where. */
+export class JsonSyntaxError extends ApiError {
+  constructor(detail: string) {
+    super('INVALID_JSON', `The body is not valid JSON: ${detail}.`);
+  }
+}
 
 /** A JSON string's bytes, not yet decoded: no escapes in them, and not yet checked for control characters. */
 export class RawString {
@@ -20,10 +27,10 @@ export class RawString {
     return this.bytes.length;
   }
 
-  /** The string JSON.parse would give, or its verdict. */
-  text(): string {
+  /** The string JSON.parse would give, or its verdict (naming `field`, when given). */
+  text(field?: string): string {
     const at = this.bytes.findIndex((b) => b < 0x20);
-    if (at >= 0) throw new JsonSyntaxError(`Bad control character in string literal`);
+    if (at >= 0) throw new JsonSyntaxError(`Bad control character in string literal${field ? ` in "${field}"` : ''}`);
     return this.bytes.toString('utf8');
   }
 }

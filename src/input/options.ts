@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ApiError } from '../errors.js';
-import { JsonSyntaxError, RawString } from './json-body.js';
+import { RawString } from './json-body.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
@@ -31,13 +31,7 @@ export function parseOptions<S extends z.ZodObject>(schema: S, values: OptionVal
 
 /** JSON members as JSON.parse would give them: a long string is read from the body only now. */
 function fromJson(values: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!values) return undefined;
-  try {
-    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v instanceof RawString ? v.text() : v]));
-  } catch (err) {
-    if (err instanceof JsonSyntaxError) throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${err.message}.`, { cause: err });
-    throw err;
-  }
+  return values && Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v instanceof RawString ? v.text() : v]));
 }
 
 const numericFields = new WeakMap<z.ZodObject, Set<string>>();

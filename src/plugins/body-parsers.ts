@@ -2,7 +2,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
-import { JsonSyntaxError, parseJsonBody } from '../input/json-body.js';
+import { parseJsonBody } from '../input/json-body.js';
 import { BufferPool } from '../input/buffer-pool.js';
 import { contentLength, readBody } from '../input/read-body.js';
 
@@ -77,13 +77,9 @@ export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
     app.removeAllContentTypeParsers();
     const own = (request: FastifyRequest) => request.routeOptions.config.bodyLimits ?? limits;
     app.addContentTypeParser('application/json', (request, payload, done) => {
-      readBody(payload, { exact: contentLength(request), limit: own(request).jsonBytes, allocate: (n) => request.allocate(n) }).then((body) => {
-        try {
-          done(null, parseJsonBody(body, JSON_BODY));
-        } catch (err) {
-          done(err instanceof JsonSyntaxError ? new ApiError('INVALID_JSON', `The body is not valid JSON: ${err.message}.`, { cause: err }) : (err as Error));
-        }
-      }, done);
+      readBody(payload, { exact: contentLength(request), limit: own(request).jsonBytes, allocate: (n) => request.allocate(n) })
+        .then((body) => parseJsonBody(body, JSON_BODY))
+        .then((json) => done(null, json), done);
     });
     for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip']) {
       app.addContentTypeParser(type, (request, payload, done) => {
