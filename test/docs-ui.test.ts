@@ -11,10 +11,19 @@ import type { RunningServer } from '../src/backends/thrift-server.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const NO_CHROMIUM = existsSync(CHROMIUM) ? false : `no ${CHROMIUM} here (apt-get install chromium)`;
+
+/** Headless, with the flags this closed network needs (no background fetches to refuse). */
+const launchChromium = () =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+
 const astronaut = fileURLToPath(new URL('./fixtures/astronaut.png', import.meta.url));
 
 /** Swagger UI's "Try it out", clicked in a real headless Chromium (Debian's `chromium`). */
-describe('Swagger UI at /docs', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} here (apt-get install chromium)` }, () => {
+describe('Swagger UI at /docs', { skip: NO_CHROMIUM }, () => {
   let backend: RunningServer;
   let gw: TestGateway;
   let browser: Browser;
@@ -22,10 +31,7 @@ describe('Swagger UI at /docs', { skip: existsSync(CHROMIUM) ? false : `no ${CHR
   before(async () => {
     backend = await startKeypointBackend({ host: '127.0.0.1', port: 0, transport: 'framed', protocol: 'binary', maxFrameBytes: 64 << 20 });
     gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${backend.port}` });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`${gw.url}/docs/`);
     await page.click('.opblock-post .opblock-summary');
@@ -72,7 +78,7 @@ describe('Swagger UI at /docs', { skip: existsSync(CHROMIUM) ? false : `no ${CHR
 });
 
 /** With API keys on: Authorize, then file uploads and binary downloads on the other routes. */
-describe('Swagger UI with API keys, image3d and arscan', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} here (apt-get install chromium)` }, () => {
+describe('Swagger UI with API keys, image3d and arscan', { skip: NO_CHROMIUM }, () => {
   const KEY = 'vg_swagger-ui-test-key-01234567';
   let image3d: RunningServer;
   let arscan: RunningServer;
@@ -83,10 +89,7 @@ describe('Swagger UI with API keys, image3d and arscan', { skip: existsSync(CHRO
     const wire = { host: '127.0.0.1', port: 0, transport: 'framed', protocol: 'binary', maxFrameBytes: 64 << 20 } as const;
     [image3d, arscan] = await Promise.all([startImage3dBackend(wire), startArscanBackend(wire)]);
     gw = await startGateway({ IMAGE3D_BACKENDS: `127.0.0.1:${image3d.port}`, ARSCAN_BACKENDS: `127.0.0.1:${arscan.port}`, API_KEYS: `ui=${hashKey(KEY)}` });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`${gw.url}/docs/`);
   });

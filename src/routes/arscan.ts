@@ -40,7 +40,8 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
             description: 'The model zip (`model.glb`, or `model.obj` + `model.mtl` + `atlas.jpg`).',
             content: { 'application/zip': BINARY, 'application/json': { schema: jsonSchema(ArscanJsonAnswer) } },
           },
-          ...problemResponses([...PARTNER_ERRORS, 
+          ...problemResponses([
+            ...PARTNER_ERRORS,
             ...IMAGE_INPUT_ERRORS,
             'INVALID_ARCHIVE',
             'ARCHIVE_LIMIT_EXCEEDED',

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -37,4 +38,14 @@ export interface Problem {
   detail: string;
   logid: string;
   errors?: Array<{ field: string; message: string }>;
+}
+
+/** The answer is the catalogue's problem+json with this status and code, and the log id of its header. */
+export async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
+  assert.equal(res.status, status);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const body = (await res.json()) as Problem;
+  assert.equal(body.code, code);
+  assert.equal(body.logid, res.headers.get('x-tt-logid'));
+  return body;
 }

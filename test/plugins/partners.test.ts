@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { hashKey } from '../../src/partners/api-keys.js';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { jpeg } from '../helpers/fixtures.js';
-import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const ACME = 'vg_acme-key-for-tests-0123456789';
 const BETA = 'vg_beta-key-for-tests-0123456789';
@@ -51,20 +51,11 @@ describe('API keys and per-partner limits', () => {
   const post = (headers: Record<string, string> = {}) =>
     fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/jpeg', ...headers }, body: image });
 
-  async function problem(res: Response, status: number, code: string): Promise<Problem> {
-    assert.equal(res.status, status);
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    const body = (await res.json()) as Problem;
-    assert.equal(body.code, code);
-    assert.equal(body.logid, res.headers.get('x-tt-logid'));
-    return body;
-  }
-
   test('no key: 401 problem+json, with WWW-Authenticate and the log id', async () => {
     const res = await post();
     assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="visiongate"');
-    await problem(res, 401, 'UNAUTHENTICATED');
-    await problem(await post({ authorization: 'Basic abc' }), 401, 'UNAUTHENTICATED');
+    await expectProblem(res, 401, 'UNAUTHENTICATED');
+    await expectProblem(await post({ authorization: 'Basic abc' }), 401, 'UNAUTHENTICATED');
   });
 
   test('a path spelled another way is still asked for its key', async () => {
@@ -75,8 +66,8 @@ describe('API keys and per-partner limits', () => {
   });
 
   test('unknown or revoked key: 403, saying which', async () => {
-    assert.match((await problem(await post({ 'x-api-key': 'vg_nobody' }), 403, 'API_KEY_REJECTED')).message, /not known/);
-    assert.match((await problem(await post({ authorization: `Bearer ${OLD}` }), 403, 'API_KEY_REJECTED')).message, /revoked/);
+    assert.match((await expectProblem(await post({ 'x-api-key': 'vg_nobody' }), 403, 'API_KEY_REJECTED')).message, /not known/);
+    assert.match((await expectProblem(await post({ authorization: `Bearer ${OLD}` }), 403, 'API_KEY_REJECTED')).message, /revoked/);
   });
 
   test('a good key works as Bearer and as X-Api-Key; the partner id reaches Base.Client, the logs and the metrics', async () => {
@@ -106,7 +97,7 @@ describe('API keys and per-partner limits', () => {
     const statuses = answers.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
     const limited = answers.find((r) => r.status === 429)!;
-    const body = await problem(limited, 429, 'RATE_LIMITED');
+    const body = await expectProblem(limited, 429, 'RATE_LIMITED');
     assert.match(body.message, /More than 3 requests a second/);
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     assert.equal(limited.headers.get('ratelimit-limit'), '3');
@@ -120,7 +111,7 @@ describe('API keys and per-partner limits', () => {
   test('past its requests in flight a partner gets 429 TOO_MANY_CONCURRENT_REQUESTS, and its slot comes back', async () => {
     const first = post({ 'x-api-key': SLOW });
     await sleep(100);
-    await problem(await post({ 'x-api-key': SLOW }), 429, 'TOO_MANY_CONCURRENT_REQUESTS');
+    await expectProblem(await post({ 'x-api-key': SLOW }), 429, 'TOO_MANY_CONCURRENT_REQUESTS');
     assert.equal((await first).status, 200);
     assert.equal((await post({ 'x-api-key': SLOW })).status, 200);
   });

@@ -5,7 +5,7 @@ import thrift from 'thrift';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const coffee = fixture('coffee.png');
 
@@ -15,15 +15,6 @@ function post(gw: TestGateway, logid?: string): Promise<Response> {
     headers: { 'content-type': 'image/png', ...(logid ? { 'x-tt-logid': logid } : {}) },
     body: coffee,
   });
-}
-
-async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
-  assert.equal(res.status, status);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const body = (await res.json()) as Problem;
-  assert.equal(body.code, code);
-  assert.equal(body.logid, res.headers.get('x-tt-logid'));
-  return body;
 }
 
 /** Tears down what a test started, whatever happened. */
