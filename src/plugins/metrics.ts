@@ -31,8 +31,10 @@ function failureKind(err: unknown): string {
   return 'other';
 }
 
-const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
-const bytesOf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? Number(value) || 0 : 0);
+/** A request's route, as metrics and the log name it: unmatched URLs share one name. */
+export const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
+/** Bytes a Content-Length header says; 0 without one, or with a bad one. */
+export const bytesOf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? Number(value) || 0 : 0);
 
 /**
  * Prometheus metrics at GET /metrics, or on METRICS_PORT alone: HTTP requests, latency and

@@ -57,21 +57,23 @@ export default fp<{ config: Config }>(
       });
     }
 
-    if (anyRate) await app.register(rateLimit, {
-      global: false,
-      timeWindow: 1000,
-      max: (request) => limitsOf(request).requestsPerSecond,
-      keyGenerator: bucket,
-      allowList: (request) => !isPartnerRoute(request) || limitsOf(request).requestsPerSecond === 0,
-      enableDraftSpec: true,
-      skipOnError: true,
-      ...(redis ? { redis, nameSpace: 'visiongate:rate:' } : {}),
-      errorResponseBuilder: (_request, context) =>
-        new ApiError('RATE_LIMITED', `More than ${context.max} requests a second for this partner; slow down.`, {
-          headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
-        }),
-    });
-    if (anyRate) app.addHook('onRequest', app.rateLimit());
+    if (anyRate) {
+      await app.register(rateLimit, {
+        global: false,
+        timeWindow: 1000,
+        max: (request) => limitsOf(request).requestsPerSecond,
+        keyGenerator: bucket,
+        allowList: (request) => !isPartnerRoute(request) || limitsOf(request).requestsPerSecond === 0,
+        enableDraftSpec: true,
+        skipOnError: true,
+        ...(redis ? { redis, nameSpace: 'visiongate:rate:' } : {}),
+        errorResponseBuilder: (_request, context) =>
+          new ApiError('RATE_LIMITED', `More than ${context.max} requests a second for this partner; slow down.`, {
+            headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+          }),
+      });
+      app.addHook('onRequest', app.rateLimit());
+    }
 
     if (!anyConcurrency) return;
     const slots = new WeakMap<FastifyRequest, () => Promise<void>>();

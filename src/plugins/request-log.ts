@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { bytesOf, routeOf } from './metrics.js';
 import { ANONYMOUS } from './partners.js';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -17,11 +18,11 @@ export default fp(
           // A partner's id is already bound to its request's logger (see partners.ts).
           ...(request.partner === ANONYMOUS ? { partner: ANONYMOUS } : {}),
           method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
+          route: routeOf(request),
           url: request.url,
           status: reply.statusCode,
-          bytes_in: Number(request.headers['content-length'] ?? 0),
-          bytes_out: Number(reply.getHeader('content-length') ?? 0),
+          bytes_in: bytesOf(request.headers['content-length']),
+          bytes_out: bytesOf(reply.getHeader('content-length')),
           ms: round(reply.elapsedTime),
           stages,
           ...(request.failure ?? {}),
