@@ -5,15 +5,15 @@ import { RpcError } from './rpc-error.js';
 type Protocol = thrift.TProtocol;
 type ProtocolCtor = new (transport: thrift.TTransport) => Protocol;
 
-/** What {@link ChunkWriter} offers beyond `write`: numbers written in place, without a Buffer each. */
-interface NumberWriter {
-  writeByte(v: number): void;
-  writeI16(v: number): void;
-  writeI32(v: number): void;
-  writeDouble(v: number): void;
-}
+type NumberKind = 'byte' | 'i16' | 'i32' | 'double';
 
-const writesNumbers = (t: unknown): t is NumberWriter => t instanceof ChunkWriter;
+/** Each Thrift number: its size, and how it is written at an offset (wrapped to its width, as the package does). */
+const NUMBERS: Record<NumberKind, { size: number; put(b: Buffer, v: number, at: number): number }> = {
+  byte: { size: 1, put: (b, v, at) => b.writeInt8((v << 24) >> 24, at) },
+  i16: { size: 2, put: (b, v, at) => b.writeInt16BE((v << 16) >> 16, at) },
+  i32: { size: 4, put: (b, v, at) => b.writeInt32BE(v | 0, at) },
+  double: { size: 8, put: (b, v, at) => b.writeDoubleBE(v, at) },
+};
 
 /**
  * Binary with strict reads (a message without a version header is a mismatch, not a name
@@ -31,34 +31,30 @@ class StrictBinaryProtocol extends thrift.TBinaryProtocol {
     return (this as unknown as { trans: thrift.TTransport }).trans;
   }
 
-  private number(size: number, put: (b: Buffer) => void): void {
+  /** Into the writer's scratch buffer when it has one; else a Buffer of its own, as before. */
+  private number(kind: NumberKind, v: number): void {
+    const t = this.out;
+    if (t instanceof ChunkWriter) return t.writeNumber(kind, v);
+    const { size, put } = NUMBERS[kind];
     const b = Buffer.allocUnsafe(size);
-    put(b);
-    this.out.write(b);
+    put(b, v, 0);
+    t.write(b);
   }
 
   override writeByte(v: number): void {
-    const t = this.out;
-    if (writesNumbers(t)) t.writeByte(v);
-    else this.number(1, (b) => b.writeInt8(((v << 24) >> 24), 0));
+    this.number('byte', v);
   }
 
   override writeI16(v: number): void {
-    const t = this.out;
-    if (writesNumbers(t)) t.writeI16(v);
-    else this.number(2, (b) => b.writeInt16BE((v << 16) >> 16, 0));
+    this.number('i16', v);
   }
 
   override writeI32(v: number): void {
-    const t = this.out;
-    if (writesNumbers(t)) t.writeI32(v);
-    else this.number(4, (b) => b.writeInt32BE(v | 0, 0));
+    this.number('i32', v);
   }
 
   override writeDouble(v: number): void {
-    const t = this.out;
-    if (writesNumbers(t)) t.writeDouble(v);
-    else this.number(8, (b) => b.writeDoubleBE(v, 0));
+    this.number('double', v);
   }
 
   override writeString(v: string): void {
@@ -95,7 +91,7 @@ const SCRATCH_BYTES = 16 * 1024;
  * headers, numbers, names) is gathered in a scratch buffer, so that a message is a few pieces
  * for the socket's writev, not one per field.
  */
-class ChunkWriter implements NumberWriter {
+class ChunkWriter {
   private chunks: Buffer[] = [];
   private length = 0;
   // Pieces handed out are views of the scratch buffer; it is only ever written further on.
@@ -121,28 +117,11 @@ class ChunkWriter implements NumberWriter {
     this.sealed = this.pos;
   }
 
-  writeByte(v: number): void {
-    this.room(1);
-    this.pos = this.scratch.writeInt8((v << 24) >> 24, this.pos);
-    this.length += 1;
-  }
-
-  writeI16(v: number): void {
-    this.room(2);
-    this.pos = this.scratch.writeInt16BE((v << 16) >> 16, this.pos);
-    this.length += 2;
-  }
-
-  writeI32(v: number): void {
-    this.room(4);
-    this.pos = this.scratch.writeInt32BE(v | 0, this.pos);
-    this.length += 4;
-  }
-
-  writeDouble(v: number): void {
-    this.room(8);
-    this.pos = this.scratch.writeDoubleBE(v, this.pos);
-    this.length += 8;
+  writeNumber(kind: NumberKind, v: number): void {
+    const { size, put } = NUMBERS[kind];
+    this.room(size);
+    this.pos = put(this.scratch, v, this.pos);
+    this.length += size;
   }
 
   write(data: Buffer | string): void {
