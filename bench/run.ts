@@ -4,14 +4,14 @@
 // table with every figure beside its reference; bench/results/latest.json gets the same.
 // `--smoke` is the few-second run the tests make; `--seconds N` sets each run's length;
 // `--only REGEX` keeps the runs whose names match; `--profile` writes the gateway's CPU profile (node --cpu-prof) to bench/results/profile/.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { writeZip } from '../src/backends/arscan/write-zip.js';
 
@@ -23,6 +23,8 @@ const seconds = smoke ? 1 : Number(args.seconds);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'visiongate-bench-'));
 const MiB = 1024 * 1024;
+/** A load tool's run: its output, or an error with it when it exits otherwise than with 0. */
+const run = promisify(execFile);
 const children: ChildProcess[] = [];
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
@@ -183,15 +185,8 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(pid))), 20);
   const cpuBefore = cpuMs(pid);
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
-      env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let text = '';
-    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}: ${text}`))));
+  const { stdout: out } = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
+    env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
   });
   const cpu = cpuMs(pid) - cpuBefore;
   clearInterval(sampler);
@@ -217,14 +212,7 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
 }
 
 async function floor(connections: number): Promise<Result> {
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${keypointPort}`, bodies.kpRaw.file, String(connections), String(seconds)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let text = '';
-    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`floor exited with ${code}`))));
-  });
+  const { stdout: out } = await run(process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${keypointPort}`, bodies.kpRaw.file, String(connections), String(seconds)]);
   const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number };
   process.stderr.write(`  floor: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
   return { name: 'floor: keypoint Detect over Thrift, no HTTP', rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, errors: 0 };
