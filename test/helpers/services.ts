@@ -2,18 +2,11 @@
 // nginx (installed by .ci/run), started as child processes and stopped with the test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { closedPort } from './fake-backends.js';
 
 async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -48,7 +41,7 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): () =>
 }
 
 export async function startRedis(): Promise<Service> {
-  const port = await freePort();
+  const port = await closedPort(); // free now, for the server to take
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   await waitForPort(port, child, 'redis-server');
   return { port, url: `redis://127.0.0.1:${port}`, stop: stopper(child) };
@@ -59,7 +52,7 @@ export async function startRedis(): Promise<Service> {
  * upstream, listen address, log and temporary paths are changed for a local process.
  */
 export async function startNginx(upstreams: string[]): Promise<Service> {
-  const port = await freePort();
+  const port = await closedPort(); // free now, for the server to take
   const prefix = mkdtempSync(join(tmpdir(), 'vg-nginx-'));
   const conf = join(prefix, 'nginx.conf');
   const deployed = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8');

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { hashKey } from '../../src/partners/api-keys.js';
-import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
+import { closedPort, fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { jpeg } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -136,9 +136,7 @@ test('keys are configured as hashes: a plain key, a bad file or no key at all st
 });
 
 test('METRICS_PORT serves /metrics on a port of its own, and not on the public one', async () => {
-  const probe = await startGateway({});
-  const free = probe.port;
-  await probe.close();
+  const free = await closedPort();
   const gw = await startGateway({ METRICS_PORT: String(free) });
   try {
     assert.equal((await fetch(`${gw.url}/metrics`)).status, 404);
