@@ -66,9 +66,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(errorHandler);
   // The largest body any route accepts: larger ones get their 413 from the body limits.
   const maxBodyBytes = Math.max(...[limits, bodyLimits(config.maxArchiveBytes)].flatMap((l) => [l.jsonBytes, l.multipartBytes, l.imageBytes]));
+  await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
   await app.register(loadShedding, { config, maxBodyBytes });
   await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes });
-  await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
   await app.register(requestLog);
   await app.register(rateLimits, { config });
   await app.register(rpc, { config });

@@ -3,7 +3,9 @@ import fp from 'fastify-plugin';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BACKEND_NAMES } from '../config.js';
 import { ApiError, BackendStatus } from '../errors.js';
+import { INSTANCE_STATES } from '../rpc/instance-health.js';
 import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import { STAGES } from './stages.js';
@@ -16,6 +18,10 @@ declare module 'fastify' {
       ejected(backend: string, instance: string): void;
       /** Reads calls in flight per instance from the client, whenever Prometheus scrapes. */
       watch(rpc: RpcClient): void;
+      /** A request refused by load shedding, and why. */
+      shed(reason: string): void;
+      /** Whether the Redis behind the shared limits answers. */
+      redisUp(up: boolean): void;
     };
   }
 }
@@ -92,9 +98,31 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       registers,
       collect() {
         this.reset();
-        for (const { backend, instance, inFlight } of watched?.inFlight() ?? []) this.set({ backend, instance }, inFlight);
+        for (const { backend, instance, inFlight } of watched?.snapshot() ?? []) this.set({ backend, instance }, inFlight);
       },
     });
+    // Counts, not one series per instance: an alert can say "every instance ejected" (up and
+    // half-open at 0) without the backend's address clashing with Prometheus' own `instance`.
+    new Gauge({
+      name: 'visiongate_backend_instances',
+      help: 'Backend instances by backend and state: up, ejected (after failing), half-open (one trial call allowed)',
+      labelNames: ['backend', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of BACKEND_NAMES) for (const state of INSTANCE_STATES) this.set({ backend, state }, 0);
+        for (const { backend, state } of watched?.snapshot() ?? []) this.inc({ backend, state });
+      },
+    });
+    const shed = new Counter({
+      name: 'visiongate_load_shed_total',
+      help: 'Requests refused with 503 GATEWAY_OVERLOADED, by reason: inflight_bytes, eventLoopDelay, heapUsedBytes',
+      labelNames: ['reason'],
+      registers,
+    });
+    // Made on first use: a gauge without labels shows 0 from the start, which would read as
+    // "Redis down" on a gateway that has no Redis.
+    let redisUp: Gauge | undefined;
 
     const rpcInterceptor: Interceptor = (next) => async (call) => {
       const end = calls.startTimer({ backend: call.backend, method: call.method });
@@ -114,6 +142,15 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       rpcInterceptor,
       ejected: (backend: string, instance: string) => ejections.inc({ backend, instance }),
       watch: (rpc: RpcClient) => (watched = rpc),
+      shed: (reason: string) => shed.inc({ reason }),
+      redisUp: (up: boolean) => {
+        redisUp ??= new Gauge({
+          name: 'visiongate_redis_up',
+          help: 'Whether the Redis behind the shared rate limits answers (1) or not (0: limits fail open)',
+          registers,
+        });
+        redisUp.set(up ? 1 : 0);
+      },
     });
 
     app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {

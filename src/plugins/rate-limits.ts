@@ -16,7 +16,8 @@ const REDIS_COMMAND_TIMEOUT_MS = 250;
  * Per partner: requests per second (@fastify/rate-limit, a one-second window) and requests in
  * flight. Both in memory, or in Redis (REDIS_URL) so that replicas share one budget. When
  * Redis cannot be reached the gateway fails open: it serves without the limit and says so in
- * its log, since refusing every partner over a cache outage is the worse failure.
+ * its log and in visiongate_redis_up, since refusing every partner over a cache outage is the
+ * worse failure.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
@@ -43,9 +44,11 @@ export default fp<{ config: Config }>(
         retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
       });
       let up: boolean | undefined;
+      app.metrics.redisUp(false);
       const state = (now: boolean, err?: Error) => {
         if (now === up) return;
         up = now;
+        app.metrics.redisUp(now);
         if (now) app.log.info({ redis: config.redisUrl }, 'rate limits: Redis connected; limits shared by every replica');
         else app.log.warn({ err: err?.message }, 'rate limits: Redis unreachable; serving without limits until it is back');
       };
@@ -106,5 +109,5 @@ export default fp<{ config: Config }>(
       await slots.get(request)?.();
     });
   },
-  { name: 'rate-limits', dependencies: ['partners'] },
+  { name: 'rate-limits', dependencies: ['partners', 'metrics'] },
 );

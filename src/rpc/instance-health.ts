@@ -6,7 +6,8 @@ export interface EjectionPolicy {
   maxMs: number;
 }
 
-export type InstanceState = 'up' | 'ejected' | 'half-open';
+export const INSTANCE_STATES = ['up', 'ejected', 'half-open'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 /**
  * Outlier ejection for one backend instance. Failing `afterFailures` times in a row (or

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { BackendName, Config } from '../config.js';
 import { Backend, type InstanceReport, type Lookup, type RpcObserver } from './backend.js';
 import type { BackendMethods } from './services.js';
+import type { InstanceState } from './instance-health.js';
 
 /** What a call knows about the HTTP request it serves; interceptors turn it into `Base`. */
 export interface CallContext {
@@ -77,9 +78,11 @@ export class RpcClient {
     this.resolveTimer = setInterval(() => void all(), intervalMs).unref();
   }
 
-  /** Calls in flight on each instance, now. */
-  inFlight(): Array<{ backend: BackendName; instance: string; inFlight: number }> {
-    return Object.values(this.backends).flatMap((b) => b.instances.map(({ pool }) => ({ backend: b.config.name, instance: pool.address, inFlight: pool.inFlight })));
+  /** Each instance now: its calls in flight and its health (no probe: cheap enough for every scrape). */
+  snapshot(): Array<{ backend: BackendName; instance: string; inFlight: number; state: InstanceState }> {
+    return Object.values(this.backends).flatMap((b) =>
+      b.instances.map(({ pool, health }) => ({ backend: b.config.name, instance: pool.address, inFlight: pool.inFlight, state: health.state() })),
+    );
   }
 
   close(): void {

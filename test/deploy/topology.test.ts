@@ -81,6 +81,8 @@ describe('two gateways behind nginx, sharing limits through Redis', () => {
   });
 
   test('when Redis goes away the replicas keep serving, without limits (fail open), and say so in their logs', async () => {
+    const redisUp = async () => /^visiongate_redis_up (\d)$/m.exec(await (await fetch(`${gateways[0]!.url}/metrics`)).text())?.[1];
+    assert.equal(await redisUp(), '1');
     await redis.stop();
     await sleep(300);
     const started = Date.now();
@@ -88,5 +90,6 @@ describe('two gateways behind nginx, sharing limits through Redis', () => {
     assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
     assert.ok(Date.now() - started < 5000, 'no request waited on the dead Redis');
     assert.match(gateways[0]!.output(), /Redis unreachable; serving without limits/);
+    assert.equal(await redisUp(), '0', 'the gauge an alert watches says so too');
   });
 });

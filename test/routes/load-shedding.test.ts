@@ -59,6 +59,7 @@ test('past MAX_INFLIGHT_REQUEST_BYTES, a request is refused before its body is r
   const shed = results.find((r) => r.status === 503)!;
   assert.equal(((await shed.json()) as Problem).code, 'GATEWAY_OVERLOADED');
   assert.equal(shed.headers.get('retry-after'), '1');
+  assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /^visiongate_load_shed_total\{reason="inflight_bytes"\} 1$/m);
   // The bytes are given back: the same requests pass one after another.
   for (let i = 0; i < 3; i++) assert.equal((await post(gw.url)).status, 200);
 });

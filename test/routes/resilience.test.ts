@@ -55,4 +55,10 @@ test('one of two instances killed during a load run: every answer is its own 200
   assert.ok(gw.logs.some((l) => l.msg === 'backend instance ejected' && l.instance === a.address));
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, new RegExp(`visiongate_backend_ejections_total\\{backend="keypoint",instance="${a.address.replace(/\./g, '\\.')}"\\} [1-9]`));
+  // By state: the live instance up, the killed one ejected (or half-open, if its ejection ran
+  // out since /readyz answered); a backend with no instance shows zeros rather than nothing.
+  const instances = (backend: string, state: string) => Number(new RegExp(`^visiongate_backend_instances\\{backend="${backend}",state="${state}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+  assert.equal(instances('keypoint', 'up'), 1);
+  assert.equal(instances('keypoint', 'ejected') + instances('keypoint', 'half-open'), 1);
+  assert.equal(instances('image3d', 'up'), 0);
 });
