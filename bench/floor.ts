@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import keypoint from '../gen/thrift/keypoint_types.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/load.js';
 import { baseInterceptor, errorInterceptor } from '../src/rpc/interceptors.js';
 import { RpcClient } from '../src/rpc/rpc-client.js';
 

@@ -1,7 +1,8 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import type { Config } from './config/schema.js';
 import { ApiError, toProblem } from './errors.js';
 import { logIdFor, newLogId } from './logid.js';
+import type { KeyRing } from './partners/api-keys.js';
 import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
 import docs from './plugins/docs.js';
 import drain from './plugins/drain.js';
@@ -20,6 +21,8 @@ import image3d from './routes/image3d.js';
 import keypoints from './routes/keypoints.js';
 
 export interface AppOptions {
+  /** Accepted API keys (config/load.ts `loadKeys`); undefined: keys are not asked for. */
+  keys?: KeyRing | undefined;
   /** A pino destination for the logs (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
 }
@@ -61,7 +64,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
 
   await app.register(stages);
   await app.register(requestContext);
-  await app.register(partners, { keys: config.keys });
+  await app.register(partners, { keys: opts.keys });
   await app.register(drain);
   await app.register(errorHandler);
   // The largest body any route accepts: larger ones get their 413 from the body limits.
@@ -70,7 +73,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(loadShedding, { config, maxBodyBytes });
   await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes });
   await app.register(requestLog);
-  await app.register(rateLimits, { config });
+  await app.register(rateLimits, { config, keys: opts.keys });
   await app.register(rpc, { config });
   await app.register(docs);
   await app.register(health);

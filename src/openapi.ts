@@ -1,5 +1,5 @@
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config/load.js';
 
 /** The OpenAPI document as committed in openapi/: built from the routes, no backend needed. */
 export async function renderOpenApi(): Promise<string> {

@@ -1,11 +1,15 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { launchReferenceBackend, type LaunchedBackend } from './backends/launch.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, loadKeys } from './config/load.js';
+import type { Config } from './config/schema.js';
+import type { KeyRing } from './partners/api-keys.js';
 
 let config: Config;
+let keys: KeyRing | undefined;
 try {
   config = loadConfig();
+  keys = loadKeys(config);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(err.message);
@@ -21,7 +25,7 @@ for (const backend of Object.values(config.backends)) {
   backend.instances = [{ host: '127.0.0.1', port: ref.port }];
 }
 
-const app = await buildApp(config);
+const app = await buildApp(config, { keys });
 for (const ref of launched) {
   ref.child.once('exit', (code, signal) => app.log.error({ code, signal }, 'a reference backend exited; its routes will answer 503'));
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ProtocolKind, TransportKind } from '../config.js';
+import type { ProtocolKind, TransportKind } from '../config/schema.js';
 import type { RunningServer, ServeOptions } from './thrift-server.js';
 
 /**

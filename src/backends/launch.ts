@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendConfig } from '../config.js';
+import type { BackendConfig } from '../config/schema.js';
 
 export interface LaunchedBackend {
   port: number;

@@ -1,6 +1,6 @@
 import type { AddressInfo, Socket } from 'node:net';
 import thrift from 'thrift';
-import type { ProtocolKind, TransportKind } from '../config.js';
+import type { ProtocolKind, TransportKind } from '../config/schema.js';
 import { PROTOCOLS } from '../rpc/transport.js';
 import { answerWithFirstResult } from './precomputed.js';
 

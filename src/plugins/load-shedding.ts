@@ -1,6 +1,6 @@
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config } from '../config/schema.js';
 import { ApiError } from '../errors.js';
 import { sendProblem } from './error-handler.js';
 

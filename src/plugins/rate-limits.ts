@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
-import type { Config } from '../config.js';
+import type { Config } from '../config/schema.js';
 import { ApiError } from '../errors.js';
 import { MemoryConcurrency, RedisConcurrency, type ConcurrencyStore } from '../limits/concurrency.js';
-import type { PartnerLimits } from '../partners/api-keys.js';
+import type { KeyRing, PartnerLimits } from '../partners/api-keys.js';
 import { ANONYMOUS, isPartnerRoute } from './partners.js';
 
 /** Redis is asked with a short fuse: a slow or gone Redis must not hold requests up. */
@@ -19,17 +19,17 @@ const REDIS_COMMAND_TIMEOUT_MS = 250;
  * its log and in visiongate_redis_up, since refusing every partner over a cache outage is the
  * worse failure.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp<{ config: Config; keys: KeyRing | undefined }>(
+  async (app, { config, keys }) => {
     // With no limit anywhere, no hook at all: nothing to count on every request.
-    const partnerLimits = [...(config.keys?.partners.values() ?? [])].map((p) => p.limits);
+    const partnerLimits = [...(keys?.partners.values() ?? [])].map((p) => p.limits);
     const anyRate = config.defaultLimits.requestsPerSecond > 0 || partnerLimits.some((l) => (l.requestsPerSecond ?? 0) > 0);
     const anyConcurrency = config.defaultLimits.maxConcurrent > 0 || partnerLimits.some((l) => (l.maxConcurrent ?? 0) > 0);
     if (!anyRate && !anyConcurrency) return;
 
     const limitsOf = (request: FastifyRequest): PartnerLimits => ({
       ...config.defaultLimits,
-      ...config.keys?.partners.get(request.partner)?.limits,
+      ...keys?.partners.get(request.partner)?.limits,
     });
     // Without keys every caller is "anonymous": they are told apart by address instead.
     const bucket = (request: FastifyRequest) => (request.partner === ANONYMOUS ? `ip:${request.ip}` : `partner:${request.partner}`);

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config } from '../config/schema.js';
 import { baseInterceptor, errorInterceptor, loggingInterceptor, stageInterceptor } from '../rpc/interceptors.js';
 import { RpcClient } from '../rpc/rpc-client.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import arscan from '../../gen/thrift/arscan_types.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/schema.js';
 import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectCaptureSet } from '../input/capture-set.js';
 import { parseOptions } from '../input/options.js';

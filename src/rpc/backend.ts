@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isIP } from 'node:net';
-import type { BackendConfig, HostPort } from '../config.js';
+import type { BackendConfig, HostPort } from '../config/schema.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
 import { RpcError } from './rpc-error.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import thrift from 'thrift';
-import type { HostPort, ProtocolKind, TransportKind } from '../config.js';
+import type { HostPort, ProtocolKind, TransportKind } from '../config/schema.js';
 import { RpcError } from './rpc-error.js';
 import { createMessageReader, createWriteTransport, diagnoseMismatch, PROTOCOLS, type MessageReader } from './transport.js';
 

@@ -1,4 +1,4 @@
-import type { HostPort } from '../config.js';
+import type { HostPort } from '../config/schema.js';
 import { Connection, type GeneratedClientClass, type WireOptions } from './connection.js';
 import { RpcError } from './rpc-error.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { BackendName, Config } from '../config.js';
+import type { BackendName, Config } from '../config/schema.js';
 import { Backend, type InstanceReport, type Lookup, type RpcObserver } from './backend.js';
 import type { BackendMethods } from './services.js';
 import type { InstanceState } from './instance-health.js';

@@ -4,7 +4,7 @@ import Image3DService from '../../gen/thrift/Image3DService.js';
 import type image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import type keypoint from '../../gen/thrift/keypoint_types.js';
-import type { BackendName } from '../config.js';
+import type { BackendName } from '../config/schema.js';
 import type { GeneratedClientClass } from './connection.js';
 
 /** Each backend's methods, with the request and response types the IDL gives them. */

@@ -1,5 +1,5 @@
 import thrift from 'thrift';
-import type { ProtocolKind, TransportKind } from '../config.js';
+import type { ProtocolKind, TransportKind } from '../config/schema.js';
 import { RpcError } from './rpc-error.js';
 
 type Protocol = thrift.TProtocol;

@@ -6,7 +6,7 @@ import Image3DService from '../../gen/thrift/Image3DService.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import keypoint from '../../gen/thrift/keypoint_types.js';
-import type { ProtocolKind, TransportKind } from '../../src/config.js';
+import type { ProtocolKind, TransportKind } from '../../src/config/schema.js';
 import { serveThrift, type RunningServer } from '../../src/backends/thrift-server.js';
 
 export interface FakeBackend<Req> extends RunningServer {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, loadKeys } from '../../src/config/load.js';
 
 export interface TestGateway {
   app: FastifyInstance;
@@ -23,7 +23,8 @@ export async function startGateway(env: Record<string, string>): Promise<TestGat
       done();
     },
   });
-  const app = await buildApp(loadConfig({ LOG_LEVEL: 'debug', ...env }), { logStream });
+  const config = loadConfig({ LOG_LEVEL: 'debug', ...env });
+  const app = await buildApp(config, { logStream, keys: loadKeys(config) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, port, logs, close: () => app.close() };

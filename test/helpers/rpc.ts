@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { ApiError } from '../../src/errors.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/load.js';
 import { baseInterceptor, errorInterceptor } from '../../src/rpc/interceptors.js';
 import { RpcClient, type CallContext } from '../../src/rpc/rpc-client.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, loadKeys } from '../../src/config/load.js';
 import { hashKey } from '../../src/partners/api-keys.js';
 import { closedPort, fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { jpeg } from '../helpers/fixtures.js';
@@ -125,14 +125,14 @@ test('keys are configured as hashes: a plain key, a bad file or no key at all st
     return file;
   };
   const refused = (env: Record<string, string>, message: RegExp) =>
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    assert.throws(() => loadKeys(loadConfig(env)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
   refused({ API_KEYS_FILE: bad('{"partners":{"acme":{"keys":["plain-key"]}}}') }, /API_KEYS_FILE .*sha256/);
   refused({ API_KEYS_FILE: bad('not json') }, /API_KEYS_FILE/);
   refused({ API_KEYS_FILE: join(dir, 'missing.json') }, /API_KEYS_FILE .*ENOENT/);
   refused({ API_KEYS: 'acme=plain-key' }, /API_KEYS: .*sha256/);
   refused({ API_KEYS_FILE: bad('{"partners":{}}') }, /no keys/);
-  assert.equal(loadConfig({ API_KEYS: `acme=${hashKey(ACME)}` }).keys!.verify(ACME)!.toString(), '[object Object]');
-  assert.equal(loadConfig({}).keys, undefined, 'off by default');
+  assert.equal(loadKeys(loadConfig({ API_KEYS: `acme=${hashKey(ACME)}` }))!.verify(ACME)!.toString(), '[object Object]');
+  assert.equal(loadKeys(loadConfig({})), undefined, 'off by default');
 });
 
 test('METRICS_PORT serves /metrics on a port of its own, and not on the public one', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, loadKeys } from '../../src/config/load.js';
 
 test('defaults: port 8080 on all interfaces, 10 s keypoint timeout, framed binary, backends unset', () => {
   const c = loadConfig({});
@@ -45,3 +45,33 @@ for (const [name, value] of [
     );
   });
 }
+
+test('every invalid variable is reported at once, one line each, naming it', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', ARSCAN_TIMEOUT_MS: '0', IMAGE3D_BACKENDS: 'nowhere' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      const names = err.message.split('\n').map((line) => /^invalid configuration: (\w+)=/.exec(line)?.[1]);
+      assert.deepEqual(names.sort(), ['ARSCAN_TIMEOUT_MS', 'IMAGE3D_BACKENDS', 'LOG_LEVEL', 'PORT']);
+      return true;
+    },
+  );
+});
+
+test("each backend's variables land in its own section, with its own default timeout", () => {
+  const c = loadConfig({ ARSCAN_MAX_QUEUE: '7', IMAGE3D_PROTOCOL: 'compact' });
+  assert.equal(c.backends.arscan.name, 'arscan');
+  assert.equal(c.backends.arscan.maxQueue, 7);
+  assert.equal(c.backends.arscan.timeoutMs, 300_000);
+  assert.equal(c.backends.image3d.protocol, 'compact');
+  assert.equal(c.backends.keypoint.maxQueue, 64);
+  // The type is the schema's output: a misspelt key does not compile.
+  // @ts-expect-error timeoutMS is not a key of a backend's config
+  assert.equal(c.backends.keypoint.timeoutMS, undefined);
+});
+
+test('parsing reads no file: the keys file is read by loadKeys, which names the variable', () => {
+  const config = loadConfig({ API_KEYS_FILE: '/nonexistent/keys.json' });
+  assert.equal(config.apiKeys.file, '/nonexistent/keys.json');
+  assert.throws(() => loadKeys(config), (err: unknown) => err instanceof ConfigError && /^invalid configuration: API_KEYS_FILE .*ENOENT/.test(err.message));
+});

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
+export const BACKEND_NAMES = ['keypoint', 'image3d', 'arscan'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+const MiB = 1024 * 1024;
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const hostPortList = z.string().transform((value, ctx) => {
+  const out: Array<{ host: string; port: number }> = [];
+  for (const item of value.split(',').map((s) => s.trim())) {
+    // host:port, [v6]:port
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(item);
+    const host = m?.[1] ?? m?.[2];
+    const port = m ? Number(m[3]) : 0;
+    if (!host || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+      return z.NEVER;
+    }
+    out.push({ host, port });
+  }
+  return out;
+});
+
+/**
+ * One backend's variables, without their prefix: the loader hands each backend the variables
+ * that start with `KEYPOINT_`, `IMAGE3D_`, ... with the prefix taken off, so that one schema
+ * serves every backend and its output is typed without listing keys built at run time.
+ */
+function backendSchema<N extends BackendName>(name: N, defaultTimeoutMs: number) {
+  return z
+    .object({
+      BACKENDS: hostPortList.optional(),
+      TIMEOUT_MS: int(1, 3_600_000).default(defaultTimeoutMs),
+      TRANSPORT: z.enum(['framed', 'buffered']).default('framed'),
+      PROTOCOL: z.enum(['binary', 'compact']).default('binary'),
+      MAX_CONNECTIONS: int(1, 1024).default(32),
+      MAX_QUEUE: int(0, 100_000).default(64),
+    })
+    .transform((e) => ({
+      name,
+      /** Unset: `npm start` launches the built-in reference backend and fills this in. */
+      instances: e.BACKENDS,
+      timeoutMs: e.TIMEOUT_MS,
+      transport: e.TRANSPORT,
+      protocol: e.PROTOCOL,
+      maxConnections: e.MAX_CONNECTIONS,
+      maxQueue: e.MAX_QUEUE,
+    }));
+}
+
+/**
+ * The gateway's configuration from its environment. Its input is the environment with each
+ * backend's variables also under `backends.<name>` (see load.ts); its output is `Config`.
+ */
+export const configSchema = z
+  .object({
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535).default(8080),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BASE_CALLER: z.string().min(1).max(128).default('visiongate'),
+    MAX_IMAGE_BYTES: int(1024, 1024 * MiB).default(15 * MiB),
+    MAX_ARCHIVE_BYTES: int(1024, 1536 * MiB).default(200 * MiB),
+    ARCHIVE_MAX_ENTRIES: int(1, 100_000).default(1000),
+    ARCHIVE_MAX_ENTRY_BYTES: int(1024, 1024 * MiB).default(64 * MiB),
+    ARCHIVE_MAX_TOTAL_BYTES: int(1024, 16 * 1024 * MiB).default(1024 * MiB),
+    ARCHIVE_MAX_RATIO: int(1, 100_000).default(100),
+    RPC_MAX_FRAME_BYTES: int(1024, 2047 * MiB).default(512 * MiB),
+    RPC_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1000),
+    DRAIN_DELAY_MS: int(0, 600_000).default(1000),
+    DRAIN_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
+    RPC_QUEUE_TIMEOUT_MS: int(1, 3_600_000).default(2000),
+    RPC_RESOLVE_INTERVAL_MS: int(100, 3_600_000).default(10_000),
+    MAX_INFLIGHT_REQUEST_BYTES: int(1024, 64 * 1024 * MiB).default(1024 * MiB),
+    MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+    MAX_HEAP_USED_BYTES: int(0, 64 * 1024 * MiB).default(0),
+    API_KEYS_FILE: z.string().optional(),
+    API_KEYS: z.string().optional(),
+    RATE_LIMIT_RPS: int(0, 1_000_000).default(0),
+    RATE_LIMIT_CONCURRENT: int(0, 1_000_000).default(0),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    METRICS_PORT: int(0, 65535).optional(),
+    RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
+    RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
+    RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
+    backends: z.object({
+      keypoint: backendSchema('keypoint', 10_000),
+      image3d: backendSchema('image3d', 10_000),
+      // A real reconstruction takes minutes on a GPU queue.
+      arscan: backendSchema('arscan', 300_000),
+    }),
+  })
+  .transform((e) => ({
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    caller: e.BASE_CALLER,
+    maxImageBytes: e.MAX_IMAGE_BYTES,
+    /** Largest capture-set upload (zip or multipart); its JSON limit follows from it. */
+    maxArchiveBytes: e.MAX_ARCHIVE_BYTES,
+    archive: {
+      maxEntries: e.ARCHIVE_MAX_ENTRIES,
+      maxEntryBytes: e.ARCHIVE_MAX_ENTRY_BYTES,
+      maxTotalBytes: e.ARCHIVE_MAX_TOTAL_BYTES,
+      maxRatio: e.ARCHIVE_MAX_RATIO,
+    },
+    /** Bytes the gateway accepts in one reply frame from a backend. */
+    maxFrameBytes: e.RPC_MAX_FRAME_BYTES,
+    connectTimeoutMs: e.RPC_CONNECT_TIMEOUT_MS,
+    queueTimeoutMs: e.RPC_QUEUE_TIMEOUT_MS,
+    /** How often backend host names are resolved again. */
+    resolveIntervalMs: e.RPC_RESOLVE_INTERVAL_MS,
+    /** Shutdown: how long to keep serving with readiness at 503 before the listener closes. */
+    drainDelayMs: e.DRAIN_DELAY_MS,
+    /** Shutdown: how long in-flight requests get after that before the process exits anyway. */
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+    /** Request bytes (by Content-Length) the process holds at once; past it, 503 at once. */
+    maxInflightBytes: e.MAX_INFLIGHT_REQUEST_BYTES,
+    /** Event-loop delay and heap use past which requests are shed (0: not checked). */
+    maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES,
+    ejection: { afterFailures: e.RPC_EJECT_AFTER_FAILURES, baseMs: e.RPC_EJECT_BASE_MS, maxMs: e.RPC_EJECT_MAX_MS },
+    backends: e.backends,
+    /** Where the accepted API keys are; read by `loadKeys` (load.ts), not by the parse. */
+    apiKeys: { file: e.API_KEYS_FILE, inline: e.API_KEYS },
+    /** Limits of a partner without its own. */
+    defaultLimits: { requestsPerSecond: e.RATE_LIMIT_RPS, maxConcurrent: e.RATE_LIMIT_CONCURRENT },
+    /** Where rate-limit counters live when several replicas share them; in memory when undefined. */
+    redisUrl: e.REDIS_URL,
+    /** A port of its own for GET /metrics, off the public one; undefined: on the main port. */
+    metricsPort: e.METRICS_PORT,
+  }));
+
+export type Config = z.output<typeof configSchema>;
+export type BackendConfig = Config['backends'][BackendName];
+export type HostPort = NonNullable<BackendConfig['instances']>[number];
+export type TransportKind = BackendConfig['transport'];
+export type ProtocolKind = BackendConfig['protocol'];
