@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BACKEND_NAMES } from '../config.js';
+import { BACKEND_NAMES } from '../config/schema.js';
 import { ApiError, BackendStatus } from '../errors.js';
 import { INSTANCE_STATES } from '../rpc/instance-health.js';
 import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
