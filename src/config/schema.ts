@@ -72,6 +72,9 @@ export const configSchema = z
     ARCHIVE_MAX_ENTRY_BYTES: int(1024, 1024 * MiB).default(64 * MiB),
     ARCHIVE_MAX_TOTAL_BYTES: int(1024, 16 * 1024 * MiB).default(1024 * MiB),
     ARCHIVE_MAX_RATIO: int(1, 100_000).default(100),
+    // Photos barely compress (a JPEG or PNG is compressed already): 10 leaves room for other
+    // files, and keeps what an upload inflates to within ten times its size.
+    ARCHIVE_MAX_TOTAL_RATIO: int(1, 100_000).default(10),
     RPC_MAX_FRAME_BYTES: int(1024, 2047 * MiB).default(512 * MiB),
     RPC_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1000),
     DRAIN_DELAY_MS: int(0, 600_000).default(1000),
@@ -110,6 +113,7 @@ export const configSchema = z
       maxEntryBytes: e.ARCHIVE_MAX_ENTRY_BYTES,
       maxTotalBytes: e.ARCHIVE_MAX_TOTAL_BYTES,
       maxRatio: e.ARCHIVE_MAX_RATIO,
+      maxTotalRatio: e.ARCHIVE_MAX_TOTAL_RATIO,
     },
     /** Bytes the gateway accepts in one reply frame from a backend. */
     maxFrameBytes: e.RPC_MAX_FRAME_BYTES,

@@ -9,6 +9,8 @@ export interface ZipLimits {
   maxTotalBytes: number;
   /** Largest uncompressed/compressed ratio of an entry (a zip bomb's tell). */
   maxRatio: number;
+  /** Largest ratio of all entries' uncompressed bytes to the whole archive's size. */
+  maxTotalRatio: number;
 }
 
 export interface ZipFile {
@@ -27,17 +29,23 @@ export interface Unzipped {
 const LITTER = /^(__MACOSX\/|.*\/__MACOSX\/)|(^|\/)(Thumbs\.db|desktop\.ini)$/i;
 
 /**
+ * Control and format characters (C0, C1, bidi overrides such as U+202E, zero-width ones,
+ * U+FEFF), line and paragraph separators: invisible or misleading in a name shown to people.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
  * A safe base name for an entry: never used as a path. Drive letters, directories (either
- * slash), NUL and control characters go; what is left is at most 128 characters.
+ * slash) and invisible characters go; what is left is at most 128 characters.
  */
 export function safeBaseName(entryName: string): string {
   const base = entryName.split(/[\\/]/).pop() ?? '';
   const clean = base
+    .replace(INVISIBLE, '')
     .replace(/^[a-zA-Z]:/, '')
-    .replace(/[\x00-\x1f\x7f]/g, '')
-    .replace(/^\.+/, '')
-    .slice(-128);
-  return clean || 'file';
+    .replace(/^\.+/, '');
+  // By code points, so a character outside the BMP is not cut in half.
+  return [...clean].slice(-128).join('') || 'file';
 }
 
 /** `name`, or `stem-2.ext`, `stem-3.ext` … : the first not yet taken (case-insensitively), now taken. */
@@ -50,11 +58,19 @@ export function uniqueName(name: string, taken: Set<string>): string {
   return candidate;
 }
 
+/** An entry and where its bytes lie in the archive, from its local header. */
+interface Located {
+  entry: yauzl.Entry;
+  name: string;
+  dataStart: number;
+}
+
 /**
- * Reads the files of a zip held in memory, checking every limit twice: from the headers
- * first (cheap, and enough for an honest archive), then again while inflating (headers can
- * lie), so a zip bomb stops at the limit with bounded memory. `keep` decides, from an entry's
- * bytes, whether it is kept or listed as skipped.
+ * Reads the files of a zip held in memory. Everything the central directory says is checked
+ * before a byte is inflated: entries whose bytes overlap (the "better zip bomb", many entries
+ * pointing at one deflated block), entry sizes, ratios, the total. The sizes are then checked
+ * again while inflating (headers can lie), so a zip bomb stops at the limit with bounded
+ * memory. `keep` decides, from an entry's bytes, whether it is kept or listed as skipped.
  */
 export async function unzip(zip: Buffer, limits: ZipLimits, keep: (name: string, data: Buffer) => boolean): Promise<Unzipped> {
   let archive: yauzl.ZipFile;
@@ -64,26 +80,22 @@ export async function unzip(zip: Buffer, limits: ZipLimits, keep: (name: string,
   } catch (err) {
     throw new ApiError('INVALID_ARCHIVE', `The archive is not a valid zip file: ${(err as Error).message}.`, { cause: err });
   }
-  const over = (what: string) => new ApiError('ARCHIVE_LIMIT_EXCEEDED', `The archive exceeds a limit: ${what}.`);
   if (archive.entryCount > limits.maxEntries) throw over(`${archive.entryCount} entries, more than ${limits.maxEntries}`);
 
   const files: ZipFile[] = [];
   const skipped: string[] = [];
   const taken = new Set<string>();
-  let total = 0;
   try {
+    const located: Located[] = [];
     for await (const entry of archive.eachEntry()) {
-      const name = entryName(entry);
-      const isDotfile = (name.split(/[\\/]/).pop() ?? '').startsWith('.');
-      if (name.endsWith('/') || LITTER.test(name) || isDotfile) continue;
-      if (entry.isEncrypted()) throw new ApiError('ARCHIVE_UNSUPPORTED', `The archive entry "${safeBaseName(name)}" is encrypted; send it unencrypted.`);
-      if (entry.uncompressedSize > limits.maxEntryBytes) throw over(`"${safeBaseName(name)}" is ${entry.uncompressedSize} bytes, more than ${limits.maxEntryBytes}`);
-      if (total + entry.uncompressedSize > limits.maxTotalBytes) throw over(`more than ${limits.maxTotalBytes} bytes uncompressed`);
-      if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > limits.maxRatio) {
-        throw over(`"${safeBaseName(name)}" expands ${Math.round(entry.uncompressedSize / entry.compressedSize)} times, more than ${limits.maxRatio}`);
-      }
-      const data = await readEntry(zip, archive, entry, Math.min(limits.maxEntryBytes, limits.maxTotalBytes - total), over);
-      total += data.length;
+      const { fileDataStart } = await archive.readLocalFileHeaderPromise(entry, { minimal: true });
+      located.push({ entry, name: entryName(entry), dataStart: fileDataStart });
+    }
+    refuseOverlaps(located);
+    const wanted = located.filter(({ name }) => !(name.endsWith('/') || LITTER.test(name) || (name.split(/[\\/]/).pop() ?? '').startsWith('.')));
+    checkDeclaredSizes(wanted, limits, zip.length);
+    for (const { entry, name, dataStart } of wanted) {
+      const data = await readEntry(zip, archive, entry, dataStart);
       const safe = uniqueName(safeBaseName(name), taken);
       if (keep(safe, data)) files.push({ name: safe, data });
       else skipped.push(safe);
@@ -97,6 +109,54 @@ export async function unzip(zip: Buffer, limits: ZipLimits, keep: (name: string,
   return { files, skipped };
 }
 
+const over = (what: string) => new ApiError('ARCHIVE_LIMIT_EXCEEDED', `The archive exceeds a limit: ${what}.`);
+
+/** Entries named in a refusal, at most: the answer stays small whatever the archive holds. */
+const NAMED_AT_MOST = 5;
+
+/**
+ * Refuses an archive in which two entries share bytes: the same local header, or a local
+ * header and data that run into another entry's. No zip writer makes one; a bomb does, so
+ * that 1,000 entries inflate one block 1,000 times, each under the ratio limit.
+ */
+function refuseOverlaps(located: Located[]): void {
+  const spans = located
+    .map(({ entry, name, dataStart }) => ({ name, start: entry.relativeOffsetOfLocalHeader, end: dataStart + entry.compressedSize }))
+    .sort((a, b) => a.start - b.start);
+  const overlapping = new Set<(typeof spans)[number]>();
+  let reach = spans[0];
+  for (const span of spans.slice(1)) {
+    if (span.start < reach!.end) overlapping.add(reach!).add(span);
+    if (span.end > reach!.end) reach = span;
+  }
+  if (overlapping.size === 0) return;
+  const names = [...overlapping].slice(0, NAMED_AT_MOST).map((s) => `"${safeBaseName(s.name)}"`);
+  const more = overlapping.size - names.length;
+  throw new ApiError(
+    'INVALID_ARCHIVE',
+    `The archive is not a valid zip file: entries ${names.join(', ')}${more > 0 ? ` and ${more} more` : ''} share their bytes with another entry.`,
+  );
+}
+
+/** The limits, from what the central directory declares (inflating checks the truth of it). */
+function checkDeclaredSizes(wanted: Located[], limits: ZipLimits, archiveBytes: number): void {
+  let total = 0;
+  for (const { entry, name } of wanted) {
+    if (entry.isEncrypted()) throw new ApiError('ARCHIVE_UNSUPPORTED', `The archive entry "${safeBaseName(name)}" is encrypted; send it unencrypted.`);
+    if (entry.uncompressedSize > limits.maxEntryBytes) throw over(`"${safeBaseName(name)}" is ${entry.uncompressedSize} bytes, more than ${limits.maxEntryBytes}`);
+    // An entry of no compressed bytes counts as one byte: it cannot claim to expand without limit.
+    const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
+    if (ratio > limits.maxRatio) throw over(`"${safeBaseName(name)}" expands ${Math.round(ratio)} times, more than ${limits.maxRatio}`);
+    total += entry.uncompressedSize;
+  }
+  if (total > limits.maxTotalBytes) throw over(`more than ${limits.maxTotalBytes} bytes uncompressed`);
+  // Entries at the ratio limit each, side by side, would still make a small upload hold a
+  // hundred times its size: the whole archive has its own, lower ratio.
+  if (total > limits.maxTotalRatio * archiveBytes) {
+    throw over(`${total} bytes uncompressed, more than ${limits.maxTotalRatio} times the ${archiveBytes}-byte archive`);
+  }
+}
+
 /** The entry's name: UTF-8 when its flag says so, otherwise (CP437 in the spec) read as Latin-1. */
 function entryName(entry: yauzl.Entry): string {
   const raw = entry.fileName as unknown as Buffer;
@@ -104,34 +164,22 @@ function entryName(entry: yauzl.Entry): string {
 }
 
 /**
- * One entry's bytes, stopping the moment they pass `max`, whatever its header said. A stored
- * entry is a view of the archive itself; a deflated one is inflated.
+ * One entry's bytes. A stored entry is a view of the archive itself (yauzl has refused one
+ * whose two sizes differ); a deflated one is inflated into one buffer of its declared size,
+ * already checked against the limits, not into chunks and then a copy. Inflating past that
+ * size is a header that lies: refused at once.
  */
-async function readEntry(zip: Buffer, archive: yauzl.ZipFile, entry: yauzl.Entry, max: number, over: (what: string) => ApiError): Promise<Buffer> {
-  const tooBig = () => over(`"${safeBaseName(entryName(entry))}" inflates past ${max} bytes`);
-  // yauzl has already refused a stored entry whose two sizes differ.
-  if (entry.compressionMethod === 0) {
-    if (entry.compressedSize > max) throw tooBig();
-    const header = await new Promise<{ fileDataStart: number }>((resolve, reject) =>
-      (archive as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, h) => (err ? reject(err) : resolve(h))),
-    );
-    return zip.subarray(header.fileDataStart, header.fileDataStart + entry.compressedSize);
-  }
+async function readEntry(zip: Buffer, archive: yauzl.ZipFile, entry: yauzl.Entry, dataStart: number): Promise<Buffer> {
+  if (entry.compressionMethod === 0) return zip.subarray(dataStart, dataStart + entry.compressedSize);
+  const out = Buffer.allocUnsafe(entry.uncompressedSize);
   const stream = await archive.openReadStreamPromise(entry);
-  const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
+    if (size + chunk.length > out.length) {
       stream.destroy();
-      throw tooBig();
+      throw new ApiError('INVALID_ARCHIVE', `The archive is corrupt: "${safeBaseName(entryName(entry))}" inflates past the ${out.length} bytes its header declares.`);
     }
-    chunks.push(chunk);
+    size += chunk.copy(out, size);
   }
-  return Buffer.concat(chunks, size);
-}
-
-/** yauzl 3's reader of local headers, which its types do not declare. */
-interface LocalHeaderReader {
-  readLocalFileHeader(entry: yauzl.Entry, options: { minimal: true }, callback: (err: Error | null, header: { fileDataStart: number }) => void): void;
+  return out.subarray(0, size);
 }

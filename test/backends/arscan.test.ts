@@ -10,7 +10,7 @@ import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
 import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';
 
-const limits = { maxEntries: 10, maxEntryBytes: 64 << 20, maxTotalBytes: 64 << 20, maxRatio: 1000 };
+const limits = { maxEntries: 10, maxEntryBytes: 64 << 20, maxTotalBytes: 64 << 20, maxRatio: 1000, maxTotalRatio: 1000 };
 
 describe('the reference arscan backend, called over Thrift', () => {
   let backend: RunningServer;

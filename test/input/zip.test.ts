@@ -5,7 +5,7 @@ import { safeBaseName, unzip } from '../../src/input/zip.js';
 import { flatPng } from '../helpers/fixtures.js';
 import { lieAboutSize, makeZip, markEncrypted, renameEntry } from '../helpers/zips.js';
 
-const limits = { maxEntries: 50, maxEntryBytes: 8 << 20, maxTotalBytes: 32 << 20, maxRatio: 50 };
+const limits = { maxEntries: 50, maxEntryBytes: 8 << 20, maxTotalBytes: 32 << 20, maxRatio: 50, maxTotalRatio: 50 };
 const isPng = (_name: string, data: Buffer) => data.subarray(1, 4).toString() === 'PNG';
 const fails = (code: string, message: RegExp) => (err: unknown) => err instanceof ApiError && err.code === code && message.test(err.message);
 
