@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -9,14 +8,14 @@ import { startKeypointBackend } from '../src/backends/keypoint/server.js';
 import { hashKey } from '../src/partners/api-keys.js';
 import type { RunningServer } from '../src/backends/thrift-server.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { findTool, requireTool } from './helpers/tools.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const NO_CHROMIUM = existsSync(CHROMIUM) ? false : `no ${CHROMIUM} here (apt-get install chromium)`;
+const NO_CHROMIUM = requireTool('chromium', 'chromium');
 
 /** Headless, with the flags this closed network needs (no background fetches to refuse). */
 const launchChromium = () =>
   chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: findTool('chromium'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { requireTool } from './helpers/tools.js';
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -14,6 +15,7 @@ const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 // The examples run as a partner would run them: against the gateway as `npm start` serves it,
 // with its own reference backends.
 describe('examples/ against the gateway with its reference backends', () => {
+  const NO_CURL = requireTool('curl', 'curl');
   let server: ServerProcess;
   const out = mkdtempSync(join(tmpdir(), 'vg-examples-'));
   before(async () => {
@@ -26,7 +28,7 @@ describe('examples/ against the gateway with its reference backends', () => {
   const script = async (name: string) => (await run('bash', [join(examples, 'curl', name)], { env: { ...process.env, BASE_URL: server.url, OUT_DIR: out } })).stdout;
   const saved = (name: string) => readFileSync(join(out, name));
 
-  test('a curl script for every route and input form, each answered', async () => {
+  test('a curl script for every route and input form, each answered', { skip: NO_CURL }, async () => {
     const scripts = readdirSync(join(examples, 'curl')).filter((f) => f.endsWith('.sh') && f !== 'common.sh');
     assert.equal(scripts.length, 11);
     for (const form of ['json', 'multipart', 'raw']) {
@@ -51,7 +53,7 @@ describe('examples/ against the gateway with its reference backends', () => {
     assert.match(await script('arscan-json-images.sh'), /"vertex_count":\d+/);
   });
 
-  test('a refused request makes a script fail, printing the problem', async () => {
+  test('a refused request makes a script fail, printing the problem', { skip: NO_CURL }, async () => {
     await assert.rejects(
       run('bash', [join(examples, 'curl', 'keypoints-raw.sh')], { env: { ...process.env, BASE_URL: `${server.url}/nowhere`, OUT_DIR: out } }),
       (err: { code: number; stdout: string }) => err.code !== 0 && /"code":"NOT_FOUND"/.test(err.stdout),

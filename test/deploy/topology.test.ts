@@ -10,13 +10,14 @@ import { jpeg } from '../helpers/fixtures.js';
 import { expectProblem } from '../helpers/gateway.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { startNginx, startRedis, type Service } from '../helpers/services.js';
+import { requireTools } from '../helpers/tools.js';
 
 const KEY = 'vg_topology-test-key-0123456789';
 const SLOW_KEY = 'vg_topology-slow-key-012345678';
 
 // The docker-compose topology as local processes: nginx in front of two gateway replicas,
 // which share their partners' limits through one Redis; a backend behind them.
-describe('two gateways behind nginx, sharing limits through Redis', () => {
+describe('two gateways behind nginx, sharing limits through Redis', { skip: requireTools({ 'redis-server': 'redis-server', nginx: 'nginx-light' }) }, () => {
   let redis: Service;
   let backend: FakeKeypoint;
   let gateways: ServerProcess[];
