@@ -110,9 +110,17 @@ function start(file: string, argv: string[], env: Record<string, string>, ready:
     });
   });
 }
-const backendPort = async (name: string) =>
+const referencePort = async (name: string) =>
   (await start(`src/backends/${name}/main.ts`, ['--port', '0', '--precomputed'], {}, /listening on 127\.0\.0\.1:(\d+)/)).match[1]!;
-const [keypointPort, image3dPort, arscanPort] = await Promise.all(['keypoint', 'image3d', 'arscan'].map(backendPort));
+// The gateway calls replay backends (bench/replay-backend.ts): each passes its first call of a
+// method to the reference backend and answers every later one with that reply frame, at
+// next to no cost, so the figures are the gateway's and not the backend's.
+const backendPort = async (name: string) => {
+  const upstream = await referencePort(name);
+  return { upstream, port: (await start('bench/replay-backend.ts', ['--port', '0', '--upstream', `127.0.0.1:${upstream}`], {}, /replay listening on 127\.0\.0\.1:(\d+)/)).match[1]! };
+};
+const [keypoint, image3d, arscan] = await Promise.all(['keypoint', 'image3d', 'arscan'].map(backendPort));
+const [keypointPort, image3dPort, arscanPort] = [keypoint!.port, image3d!.port, arscan!.port];
 const gateway = await start(
   'src/server.ts',
   [],
@@ -211,11 +219,12 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   return result;
 }
 
-async function floor(connections: number): Promise<Result> {
-  const { stdout: out } = await run(process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${keypointPort}`, bodies.kpRaw.file, String(connections), String(seconds)]);
+/** The gateway's own Thrift client straight to a keypoint backend, no HTTP. */
+async function floor(name: string, port: string, connections: number): Promise<Result> {
+  const { stdout: out } = await run(process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds)]);
   const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number };
-  process.stderr.write(`  floor: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
-  return { name: 'floor: keypoint Detect over Thrift, no HTTP', rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, errors: 0 };
+  process.stderr.write(`  ${name}: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
+  return { name, rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, errors: 0 };
 }
 
 const gw = gateway.child.pid!;
@@ -226,7 +235,11 @@ console.error(`bench: ${seconds} s per run; keypoint JPEG ${(keypointJpeg.length
 const results: Result[] = [];
 const only = args.only ? new RegExp(args.only) : undefined;
 const wanted = (name: string) => !only || only.test(name);
-if (wanted('floor')) results.push(await floor(KP));
+const FLOOR = 'floor: keypoint Detect over Thrift to the replay backend, no HTTP';
+if (wanted(FLOOR)) results.push(await floor(FLOOR, keypointPort, KP));
+// The second reference: the Node reference backend itself in its precomputed mode.
+const NODE_FLOOR = 'floor: keypoint Detect over Thrift to the Node reference backend (precomputed), no HTTP';
+if (wanted(NODE_FLOOR)) results.push(await floor(NODE_FLOOR, keypoint!.upstream, KP));
 if (wanted('ceiling: raw JPEG')) results.push(await wrk('ceiling: raw JPEG', `${ceilingUrl}/raw`, bodies.kpRaw, KP, ce));
 if (wanted('keypoints raw JPEG')) results.push(await wrk('keypoints raw JPEG', `${gatewayUrl}/v1/keypoints`, bodies.kpRaw, KP, gw, { reference: 'ceiling: raw JPEG' }));
 if (wanted('ceiling: multipart JPEG')) results.push(await wrk('ceiling: multipart JPEG', `${ceilingUrl}/multipart`, bodies.kpMultipart, KP, ce));
@@ -264,7 +277,7 @@ const table = [
     return `| ${r.name} | ${r.rps.toFixed(0)} | ${f1(r.p50_ms, 2)} | ${f1(r.p99_ms, 2)} | ${f1(r.cpu_ms_per_request, 2)} | ${f1(r.event_loop_p99_ms)} | ${f1(r.event_loop_max_ms)} | ${r.rss_rise_per_inflight_x_payload === undefined ? '' : `${r.rss_rise_per_inflight_x_payload.toFixed(2)}× payload`} | ${r.reference ?? ''} | ${ratio(r.rps, ref?.rps)} | ${ratio(r.p99_ms, ref?.p99_ms)} |`;
   }),
 ];
-const floorRun = byName.get('floor: keypoint Detect over Thrift, no HTTP');
+const floorRun = byName.get(FLOOR);
 const kpRaw = byName.get('keypoints raw JPEG');
 if (floorRun && kpRaw) table.push('', `Gateway raw keypoints vs the Thrift floor: ${ratio(kpRaw.rps, floorRun.rps)} the throughput.`);
 
