@@ -16,16 +16,24 @@ try {
   process.exit(1);
 }
 
-// Backends left unset are served by the built-in CPU references, so `npm start` needs nothing else.
+// Backends left unset are served by the built-in CPU references, so `npm start` needs nothing
+// else (loadConfig has refused this in production unless REFERENCE_BACKENDS=true).
 const launched: LaunchedBackend[] = [];
 for (const backend of Object.values(config.backends)) {
   if (backend.instances) continue;
   const ref = await launchReferenceBackend(backend);
   launched.push(ref);
   backend.instances = [{ host: '127.0.0.1', port: ref.port }];
+  backend.reference = true;
 }
 
 const app = await buildApp(config, { keys });
+// Loud, once per stand-in: its answers are a CPU approximation, not the real service's.
+for (const backend of Object.values(config.backends)) {
+  if (!backend.reference) continue;
+  const variable = `${backend.name.toUpperCase()}_BACKENDS`;
+  app.log.warn({ backend: backend.name, address: `127.0.0.1:${backend.instances![0]!.port}` }, `${variable} is unset: ${backend.name} is served by the built-in reference backend, a CPU stand-in, not the real service`);
+}
 for (const ref of launched) {
   ref.child.once('exit', (code, signal) => app.log.error({ code, signal }, 'a reference backend exited; its routes will answer 503'));
 }

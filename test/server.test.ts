@@ -16,8 +16,8 @@ function start(env: Record<string, string>) {
   });
 }
 
-test('the server starts the reference backends, serves keypoints and videos, and exits 0 on SIGTERM', async (t) => {
-  const { child, url, output } = await startServerProcess({ KEYPOINT_BACKENDS: '', IMAGE3D_BACKENDS: '' });
+test('the server starts the reference backends, says so, serves keypoints and videos, and exits 0 on SIGTERM', async (t) => {
+  const { child, url, output } = await startServerProcess({ KEYPOINT_BACKENDS: '', IMAGE3D_BACKENDS: '', ARSCAN_BACKENDS: '', NODE_ENV: '', REFERENCE_BACKENDS: '' });
   t.after(() => child.kill('SIGKILL'));
   const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('astronaut.png') });
   assert.equal(res.status, 200);
@@ -29,7 +29,13 @@ test('the server starts the reference backends, serves keypoints and videos, and
   });
   assert.equal(video.status, 200);
   assert.equal(video.headers.get('content-type'), 'image/gif');
-  assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  const ready = await fetch(`${url}/readyz`);
+  assert.equal(ready.status, 200);
+  const { backends } = (await ready.json()) as { backends: Record<string, { reference?: boolean }> };
+  assert.deepEqual(Object.entries(backends).map(([name, b]) => [name, b.reference]), [['keypoint', true], ['image3d', true], ['arscan', true]]);
+  // One warn line per stand-in, naming its variable.
+  const warnings = output().split('\n').filter((l) => l.includes('"level":40') && l.includes('built-in reference backend'));
+  assert.deepEqual(warnings.map((l) => /^"?(\w+)_BACKENDS is unset/.exec((JSON.parse(l) as { msg: string }).msg)?.[1]).sort(), ['ARSCAN', 'IMAGE3D', 'KEYPOINT']);
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 0, output());
@@ -45,6 +51,19 @@ test('invalid configuration stops the process with one line naming the variable'
   assert.equal(code, 1);
   assert.equal(err.trim().split('\n').length, 1);
   assert.match(err, /^invalid configuration: PORT="eighty"/);
+});
+
+test('in production a missing *_BACKENDS stops the start with one line naming it, before any stand-in starts', async () => {
+  const child = start({ NODE_ENV: 'production', KEYPOINT_BACKENDS: '127.0.0.1:9', IMAGE3D_BACKENDS: '', ARSCAN_BACKENDS: '127.0.0.1:9', REFERENCE_BACKENDS: '' });
+  let err = '';
+  let out = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.equal(err.trim().split('\n').length, 1, err);
+  assert.match(err, /^invalid configuration: IMAGE3D_BACKENDS="": must be set with NODE_ENV=production .*REFERENCE_BACKENDS=true/);
+  assert.doesNotMatch(out, /reference backend listening/);
 });
 
 test('logs are readable lines at a terminal, JSON lines otherwise', async (t) => {

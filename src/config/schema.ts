@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
@@ -29,6 +30,50 @@ const hostPortList = z.string().transform((value, ctx) => {
   return out;
 });
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An address, a CIDR (`10.0.0.0/8`, `fd00::/8`) or one of proxy-addr's names. */
+function isProxySpec(item: string): boolean {
+  if (PROXY_NAMES.includes(item)) return true;
+  const [addr, bits, ...rest] = item.split('/');
+  const family = isIP(addr ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+// A hop count, or the list of trusted proxies. `true` (every peer) is refused on purpose: it
+// would let any client choose the address its limits and logs are kept under.
+const trustProxy = z.string().transform((value, ctx): string[] | number => {
+  if (/^\d+$/.test(value)) return Number(value);
+  const items = value.split(',').map((s) => s.trim());
+  const bad = items.find((item) => !isProxySpec(item));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${bad}" is not an address, a CIDR, loopback, linklocal, uniquelocal, or a hop count` });
+    return z.NEVER;
+  }
+  return items;
+});
+
+const corsOrigins = z.string().transform((value, ctx) => {
+  const out: string[] = [];
+  for (const item of value.split(',').map((s) => s.trim())) {
+    // What a browser sends in Origin: scheme://host[:port], nothing after.
+    let origin: string | undefined;
+    try {
+      const url = new URL(item);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === item.replace(/\/$/, '')) origin = url.origin;
+    } catch {
+      // not a URL: refused below
+    }
+    if (!origin) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://app.example.com` });
+      return z.NEVER;
+    }
+    out.push(origin);
+  }
+  return out;
+});
+
 /**
  * One backend's variables, without their prefix: the loader hands each backend the variables
  * that start with `KEYPOINT_`, `IMAGE3D_`, ... with the prefix taken off, so that one schema
@@ -48,6 +93,8 @@ function backendSchema<N extends BackendName>(name: N, defaultTimeoutMs: number)
       name,
       /** Unset: `npm start` launches the built-in reference backend and fills this in. */
       instances: e.BACKENDS,
+      /** Served by the built-in reference backend (a CPU stand-in), not a real one: set by `npm start`. */
+      reference: false as boolean,
       timeoutMs: e.TIMEOUT_MS,
       transport: e.TRANSPORT,
       protocol: e.PROTOCOL,
@@ -93,12 +140,31 @@ export const configSchema = z
     RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
     RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
     RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
+    NODE_ENV: z.string().optional(),
+    REFERENCE_BACKENDS: z.enum(['true', 'false']).optional(),
+    TRUST_PROXY: trustProxy.optional(),
+    CORS_ORIGINS: corsOrigins.optional(),
     backends: z.object({
       keypoint: backendSchema('keypoint', 10_000),
       image3d: backendSchema('image3d', 10_000),
       // A real reconstruction takes minutes on a GPU queue.
       arscan: backendSchema('arscan', 300_000),
     }),
+  })
+  // A stand-in serving partners by accident is worse than not starting: in production the
+  // reference backends are there only when asked for.
+  .superRefine((e, ctx) => {
+    const references = e.REFERENCE_BACKENDS === undefined ? e.NODE_ENV !== 'production' : e.REFERENCE_BACKENDS === 'true';
+    if (references) return;
+    const why = e.REFERENCE_BACKENDS === 'false' ? 'REFERENCE_BACKENDS=false' : 'NODE_ENV=production';
+    for (const name of BACKEND_NAMES) {
+      if (e.backends[name].instances) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backends', name, 'BACKENDS'],
+        message: `must be set with ${why} (or REFERENCE_BACKENDS=true to run the built-in reference backend instead)`,
+      });
+    }
   })
   .transform((e) => ({
     host: e.HOST,
@@ -140,6 +206,13 @@ export const configSchema = z
     redisUrl: e.REDIS_URL,
     /** A port of its own for GET /metrics, off the public one; undefined: on the main port. */
     metricsPort: e.METRICS_PORT,
+    /**
+     * The proxies whose X-Forwarded-For is believed (fastify's trustProxy): addresses, CIDRs or
+     * proxy-addr's names (loopback, linklocal, uniquelocal), or a hop count; undefined: none.
+     */
+    trustProxy: e.TRUST_PROXY,
+    /** Origins whose pages may call the API from a browser (CORS); empty: none. */
+    corsOrigins: e.CORS_ORIGINS ?? [],
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -18,7 +18,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
     '/v1/arscan/models',
     {
       bodyLimit: limits.jsonBytes,
-      config: { bodyLimits: limits },
+      config: { bodyLimits: limits, backend: 'arscan' },
       schema: {
         tags: ['arscan'],
         summary: 'Photos of one object in, a textured 3D model (zip) out',

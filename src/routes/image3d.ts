@@ -23,6 +23,7 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
   app.post(
     '/v1/image3d/videos',
     {
+      config: { backend: 'image3d' },
       schema: {
         tags: ['image3d'],
         summary: 'One photo in, a video with 3D camera motion out',

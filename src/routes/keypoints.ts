@@ -19,6 +19,7 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
   app.post(
     '/v1/keypoints',
     {
+      config: { backend: 'keypoint' },
       schema: {
         tags: ['keypoints'],
         summary: 'Faces and their 106 landmarks in one photo',

@@ -27,6 +27,27 @@ test('an empty variable counts as unset', () => {
   assert.equal(loadConfig({ PORT: '' }).port, 8080);
 });
 
+test('in production every *_BACKENDS is required, unless REFERENCE_BACKENDS=true asks for the stand-ins', () => {
+  const all = { KEYPOINT_BACKENDS: 'k:1', IMAGE3D_BACKENDS: 'i:1', ARSCAN_BACKENDS: 'a:1' };
+  assert.throws(
+    () => loadConfig({ NODE_ENV: 'production', KEYPOINT_BACKENDS: 'k:1', IMAGE3D_BACKENDS: 'i:1' }),
+    (err: unknown) => err instanceof ConfigError && /^invalid configuration: ARSCAN_BACKENDS="": must be set with NODE_ENV=production \(or REFERENCE_BACKENDS=true/.test(err.message),
+  );
+  assert.equal(loadConfig({ NODE_ENV: 'production', ...all }).backends.arscan.instances![0]!.host, 'a');
+  assert.equal(loadConfig({ NODE_ENV: 'production', REFERENCE_BACKENDS: 'true' }).backends.keypoint.instances, undefined);
+  // Outside production the demo needs nothing; REFERENCE_BACKENDS=false asks for real ones there too.
+  assert.equal(loadConfig({}).backends.keypoint.reference, false);
+  assert.throws(() => loadConfig({ REFERENCE_BACKENDS: 'false' }), /KEYPOINT_BACKENDS="": must be set with REFERENCE_BACKENDS=false/);
+});
+
+test('TRUST_PROXY takes addresses, CIDRs and proxy-addr names, or a hop count; CORS_ORIGINS takes origins', () => {
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8,loopback' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', 'fd00::/8', 'loopback']);
+  assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  assert.equal(loadConfig({}).trustProxy, undefined);
+  assert.deepEqual(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:3000/' }).corsOrigins, ['https://app.example.com', 'http://127.0.0.1:3000']);
+  assert.deepEqual(loadConfig({}).corsOrigins, []);
+});
+
 for (const [name, value] of [
   ['PORT', 'eighty'],
   ['PORT', '70000'],
@@ -37,6 +58,12 @@ for (const [name, value] of [
   ['KEYPOINT_PROTOCOL', 'json'],
   ['MAX_IMAGE_BYTES', '1.5'],
   ['LOG_LEVEL', 'loud'],
+  ['TRUST_PROXY', 'true'],
+  ['TRUST_PROXY', '10.0.0.0/33'],
+  ['TRUST_PROXY', 'nginx'],
+  ['CORS_ORIGINS', '*'],
+  ['CORS_ORIGINS', 'https://app.example.com/path'],
+  ['REFERENCE_BACKENDS', 'yes'],
 ] as const) {
   test(`${name}=${value} is refused with one line naming the variable`, () => {
     assert.throws(

@@ -12,7 +12,15 @@ test('/healthz answers while the process serves', async (t) => {
   assert.deepEqual(await res.json(), { status: 'ok' });
 });
 
-test('/readyz is 200 when every backend has a reachable instance, with the state of each', async (t) => {
+interface Readiness {
+  status: string;
+  code?: string;
+  message?: string;
+  routes: Record<string, 'up' | 'down'>;
+  backends: Record<string, { state: string; reference?: boolean; routes: string[]; instances: Array<{ address: string; state: string; error?: string }> }>;
+}
+
+test('/readyz is 200 ready when every backend has a reachable instance, with the routes each serves and the state of each instance', async (t) => {
   const be = await fakeKeypoint(() => ok());
   t.after(() => be.close());
   const be3d = await fakeImage3d(() => new image3d.RenderResponse());
@@ -23,11 +31,15 @@ test('/readyz is 200 when every backend has a reachable instance, with the state
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
   assert.equal(res.status, 200);
-  const body = (await res.json()) as { status: string; backends: Record<string, Array<{ address: string; state: string }>> };
+  const body = (await res.json()) as Readiness;
   assert.equal(body.status, 'ready');
-  assert.deepEqual(body.backends.image3d!.map((i) => i.state), ['up']);
+  assert.deepEqual(body.routes, { 'POST /v1/keypoints': 'up', 'POST /v1/image3d/videos': 'up', 'POST /v1/arscan/models': 'up' });
+  assert.deepEqual(body.backends.arscan!.routes, ['POST /v1/arscan/models']);
+  assert.equal(body.backends.keypoint!.state, 'up');
+  assert.equal(body.backends.keypoint!.reference, undefined);
+  assert.deepEqual(body.backends.image3d!.instances.map((i) => i.state), ['up']);
   assert.deepEqual(
-    body.backends.keypoint!.map((i) => [i.address, i.state]),
+    body.backends.keypoint!.instances.map((i) => [i.address, i.state]),
     [
       [be.address, 'up'],
       [`127.0.0.1:${down}`, 'ejected'],
@@ -35,27 +47,39 @@ test('/readyz is 200 when every backend has a reachable instance, with the state
   );
 });
 
-test('/readyz is 503 NOT_READY, as problem+json, when a backend has no reachable instance', async (t) => {
+test('a replica whose keypoint backend is down stays ready (degraded) for the routes it can serve; ?strict says 503', async (t) => {
   const be3d = await fakeImage3d(() => new image3d.RenderResponse());
   t.after(() => be3d.close());
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, IMAGE3D_BACKENDS: be3d.address, ARSCAN_BACKENDS: be3d.address });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
-  assert.equal(res.status, 503);
-  assert.match(res.headers.get('content-type')!, /^application\/problem\+json/);
-  assert.equal(res.headers.get('retry-after'), '1');
-  const body = (await res.json()) as { code: string; message: string; backends: { keypoint: Array<{ state: string; error: string }> } };
-  assert.equal(body.code, 'NOT_READY');
-  assert.match(body.message, /of: keypoint\.$/);
-  assert.equal(body.backends.keypoint[0]!.state, 'ejected');
-  assert.match(body.backends.keypoint[0]!.error, /ECONNREFUSED/);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as Readiness;
+  assert.equal(body.status, 'degraded');
+  assert.deepEqual(body.routes, { 'POST /v1/keypoints': 'down', 'POST /v1/image3d/videos': 'up', 'POST /v1/arscan/models': 'up' });
+  assert.equal(body.backends.keypoint!.state, 'down');
+  assert.match(body.backends.keypoint!.instances[0]!.error!, /ECONNREFUSED/);
+
+  const strict = await fetch(`${gw.url}/readyz?strict`);
+  assert.equal(strict.status, 503);
+  assert.match(strict.headers.get('content-type')!, /^application\/problem\+json/);
+  assert.equal(strict.headers.get('retry-after'), '1');
+  const problem = (await strict.json()) as Readiness;
+  assert.equal(problem.code, 'NOT_READY');
+  assert.match(problem.message!, /of: keypoint\.$/);
+  assert.equal(problem.routes['POST /v1/keypoints'], 'down');
 });
 
-test('/readyz counts a backend with no instances configured as not ready', async (t) => {
+test('/readyz is 503 NOT_READY, as problem+json, when no route can be served (backends down or not configured)', async (t) => {
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
   t.after(() => gw.close());
-  const body = (await (await fetch(`${gw.url}/readyz`)).json()) as { message: string };
-  assert.match(body.message, /keypoint, image3d, arscan/);
+  const res = await fetch(`${gw.url}/readyz`);
+  assert.equal(res.status, 503);
+  assert.match(res.headers.get('content-type')!, /^application\/problem\+json/);
+  const body = (await res.json()) as Readiness;
+  assert.equal(body.code, 'NOT_READY');
+  assert.match(body.message!, /keypoint, image3d, arscan/);
+  assert.deepEqual(Object.values(body.routes), ['down', 'down', 'down']);
 });
 
 test('/metrics is Prometheus text with the request and backend call series', async (t) => {

@@ -50,8 +50,8 @@ test('one of two instances killed during a load run: every answer is its own 200
   const failed = outcomes.filter((o) => o.status !== 200);
   assert.ok(failed.length <= 16 + 3, `${failed.length} failures: only calls in flight on the killed instance may fail`);
   assert.ok(outcomes.filter((o) => o.after && o.status === 200).length > 50, 'the live instance carried the load');
-  const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { backends: { keypoint: Array<{ address: string; state: string }> } };
-  assert.equal(ready.backends.keypoint.find((i) => i.address === a.address)!.state, 'ejected');
+  const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { backends: { keypoint: { instances: Array<{ address: string; state: string }> } } };
+  assert.equal(ready.backends.keypoint.instances.find((i) => i.address === a.address)!.state, 'ejected');
   assert.ok(gw.logs.some((l) => l.msg === 'backend instance ejected' && l.instance === a.address));
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, new RegExp(`visiongate_backend_ejections_total\\{backend="keypoint",instance="${a.address.replace(/\./g, '\\.')}"\\} [1-9]`));
