@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig, loadKeys } from '../../src/config/load.js';
-
-const root = new URL('../../', import.meta.url);
-const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+import { bytes, milliseconds, readRepoFile as read, repoPath } from '../helpers/deploy-files.js';
 
 interface Service {
   image?: string;
@@ -15,26 +13,36 @@ interface Service {
   volumes?: string[];
   ports?: string[];
   expose?: string[];
-  deploy?: { replicas?: number };
-  depends_on?: Record<string, unknown>;
+  restart?: string;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  networks?: Record<string, { ipv4_address?: string }>;
+  deploy?: { replicas?: number; resources?: { limits?: { cpus?: string; memory?: string } } };
+  depends_on?: Record<string, { condition: string }>;
+  stop_grace_period?: string;
+}
+
+// The reference backends share their settings through a YAML merge key, as compose reads it.
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const { services } = compose;
+const hostPath = (service: Service, inside: string) => service.volumes!.map((v) => v.split(':')).find(([, to]) => to === inside)![0]!;
+
+/** The gateway's configuration as loadConfig reads its compose environment (the keys file from this repository). */
+function gatewayConfig() {
+  const env = { ...services.gateway!.environment! };
+  env.API_KEYS_FILE = repoPath(hostPath(services.gateway!, env.API_KEYS_FILE!));
+  return loadConfig(env);
 }
 
 // No Docker engine runs here: the compose file is checked by reading it.
-test('docker-compose.yml: nginx before several gateway replicas, Redis, Prometheus, and each backend its own service', () => {
-  const { services } = parse(read('docker-compose.yml')) as { services: Record<string, Service> };
-  assert.deepEqual(Object.keys(services).sort(), ['arscan', 'gateway', 'image3d', 'keypoint', 'nginx', 'prometheus', 'redis']);
+test('docker-compose.yml: nginx before several gateway replicas, Redis, Prometheus, Grafana, and each backend its own service', () => {
+  assert.deepEqual(Object.keys(services).sort(), ['arscan', 'gateway', 'grafana', 'image3d', 'keypoint', 'nginx', 'prometheus', 'redis']);
   const gateway = services.gateway!;
   assert.ok((gateway.deploy?.replicas ?? 1) >= 2, 'several replicas');
   assert.equal(gateway.ports, undefined, 'replicas are reached through nginx only');
 
-  // The gateway's environment is a valid configuration, pointing at the services of this file.
-  const env = gateway.environment!;
-  for (const volume of gateway.volumes ?? []) {
-    const [host, inside] = volume.split(':');
-    assert.ok(existsSync(new URL(host!, root)), `${host} exists`);
-    if (inside === env.API_KEYS_FILE) env.API_KEYS_FILE = new URL(host!, root).pathname;
-  }
-  const config = loadConfig(env);
+  // The gateway's environment is a valid production configuration, pointing at the services of this file.
+  const config = gatewayConfig();
+  assert.equal(gateway.environment!.NODE_ENV, 'production');
   for (const backend of ['keypoint', 'image3d', 'arscan'] as const) {
     const [instance] = config.backends[backend].instances!;
     assert.equal(instance!.host, backend);
@@ -46,17 +54,73 @@ test('docker-compose.yml: nginx before several gateway replicas, Redis, Promethe
   // The demo key the README gives for `docker compose up` is the one the example file holds.
   assert.equal((keys.verify('vg_demo_change_me_before_production') as { partner: { id: string } }).partner.id, 'demo');
 
-  // nginx proxies to the gateway service on its port; Prometheus scrapes its metrics port.
-  const nginx = services.nginx!;
-  const nginxConf = nginx.volumes!.find((v) => v.includes('nginx.conf'))!.split(':')[0]!;
-  assert.match(read(nginxConf), new RegExp(`server gateway:${config.port};`));
-  assert.match(read(nginxConf), /proxy_request_buffering off;/);
-  const prometheusConf = services.prometheus!.volumes!.find((v) => v.includes('prometheus.yml'))!.split(':')[0]!;
-  const scrape = parse(read(prometheusConf)) as { scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }> };
+  // Prometheus scrapes the metrics port and loads the alerts; Grafana gets the dashboard.
+  const prometheusDir = hostPath(services.prometheus!, '/etc/prometheus');
+  const scrape = parse(read(`${prometheusDir}/prometheus.yml`)) as { rule_files: string[]; scrape_configs: Array<{ job_name: string; dns_sd_configs: unknown[] }> };
   assert.deepEqual(scrape.scrape_configs[0]!.dns_sd_configs[0], { names: ['gateway'], type: 'A', port: config.metricsPort });
+  assert.equal(scrape.scrape_configs[0]!.job_name, 'visiongate', 'the name the alerts select');
+  for (const file of scrape.rule_files) assert.ok(existsSync(repoPath(`${prometheusDir}/${file}`)), file);
+  for (const volume of services.grafana!.volumes!) assert.ok(existsSync(repoPath(volume.split(':')[0]!)), volume);
+
   for (const [name, service] of Object.entries(services)) {
     for (const dependency of Object.keys(service.depends_on ?? {})) assert.ok(services[dependency], `${name} depends on a service of this file`);
   }
+});
+
+test('docker-compose.yml: every service restarts on failure and has CPU and memory limits', () => {
+  for (const [name, service] of Object.entries(services)) {
+    assert.match(service.restart ?? '', /^(unless-stopped|always|on-failure)$/, `${name}: restart policy`);
+    const limits = service.deploy?.resources?.limits;
+    assert.ok(Number(limits?.cpus) > 0, `${name}: a CPU limit`);
+    assert.ok(bytes(limits?.memory ?? '') > 0, `${name}: a memory limit`);
+  }
+  // The gateway's memory holds the request bodies it admits at once, and the process besides.
+  const config = gatewayConfig();
+  assert.ok(bytes(services.gateway!.deploy!.resources!.limits!.memory!) >= config.maxInflightBytes + bytes('512Mi'), 'gateway memory covers MAX_INFLIGHT_REQUEST_BYTES');
+  // Stopping waits for the drain: readiness 503 for DRAIN_DELAY_MS, then requests in flight for up to DRAIN_TIMEOUT_MS.
+  assert.ok(milliseconds(services.gateway!.stop_grace_period!) > config.drainDelayMs + config.drainTimeoutMs, 'stop_grace_period covers the drain');
+});
+
+test('docker-compose.yml: started in order of readiness; the gateway probed on /readyz', () => {
+  const config = gatewayConfig();
+  assert.deepEqual(services.nginx!.depends_on, { gateway: { condition: 'service_healthy' } });
+  const probe = services.gateway!.healthcheck!.test!.join(' ');
+  assert.match(probe, new RegExp(`http://127\\.0\\.0\\.1:${config.port}/readyz`));
+  for (const dependency of ['redis', 'keypoint', 'image3d', 'arscan']) {
+    assert.equal(services.gateway!.depends_on![dependency]!.condition, 'service_healthy', `gateway waits for ${dependency}`);
+    assert.ok(services[dependency]!.healthcheck?.test && !services[dependency]!.healthcheck?.disable, `${dependency} has a health check`);
+  }
+  // A reference backend is healthy once it listens on the port the gateway calls.
+  assert.match(services.keypoint!.healthcheck!.test!.join(' '), new RegExp(`connect\\(${config.backends.keypoint.instances![0]!.port}, '127\\.0\\.0\\.1'\\)`));
+});
+
+test('docker-compose.yml: nginx re-resolves the replicas and is the one proxy the gateway trusts', () => {
+  const config = gatewayConfig();
+  const nginx = services.nginx!;
+  const conf = read(hostPath(nginx, '/etc/nginx/nginx.conf'));
+  // Docker's DNS, asked again while running; every address of the name kept in the group.
+  assert.match(conf, /^\s*resolver 127\.0\.0\.11 valid=\d+s[^;]*;$/m);
+  assert.match(conf, /^\s*zone \w+ \d+k;$/m);
+  assert.match(conf, new RegExp(`^\\s*server gateway:${config.port} resolve;$`, 'm'));
+  // `resolve` in an open-source nginx upstream: 1.27.3 and later.
+  const [major, minor] = /^nginx:(\d+)\.(\d+)/.exec(nginx.image!)!.slice(1).map(Number);
+  assert.ok(major! > 1 || minor! >= 28, `${nginx.image} supports "server ... resolve"`);
+  assert.match(conf, /proxy_request_buffering off;/);
+  assert.match(conf, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+  assert.match(conf, /proxy_set_header X-Real-IP \$remote_addr;/);
+  // TRUST_PROXY names nginx's fixed address, inside the network's subnet.
+  const address = nginx.networks!.default!.ipv4_address!;
+  assert.equal(services.gateway!.environment!.TRUST_PROXY, address);
+  const subnet = (parse(read('docker-compose.yml')) as { networks: { default: { ipam: { config: Array<{ subnet: string }> } } } }).networks.default.ipam.config[0]!.subnet;
+  assert.equal(subnet, `${address.split('.').slice(0, 3).join('.')}.0/24`);
+});
+
+test('docker-compose.yml: Redis keeps jobs (noeviction, append-only) within its memory limit', () => {
+  const command = services.redis!.command!;
+  const option = (name: string) => command[command.indexOf(`--${name}`) + 1];
+  assert.equal(option('maxmemory-policy'), 'noeviction');
+  assert.equal(option('appendonly'), 'yes');
+  assert.ok(bytes(option('maxmemory')!) < bytes(services.redis!.deploy!.resources!.limits!.memory!), 'maxmemory under the container limit');
 });
 
 test('Dockerfile: multi-stage, production dependencies only, not root, started as npm start does', () => {

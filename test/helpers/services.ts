@@ -49,7 +49,8 @@ export async function startRedis(): Promise<Service> {
 
 /**
  * nginx in front of `upstreams`, with deploy/nginx.conf as docker-compose runs it: only its
- * upstream, listen address, log and temporary paths are changed for a local process.
+ * upstream, listen address, log and temporary paths are changed for a local process (the
+ * upstream's `resolve` goes with its line: Debian's nginx predates it, and the addresses are fixed).
  */
 export async function startNginx(upstreams: string[]): Promise<Service> {
   const port = await closedPort(); // free now, for the server to take
@@ -58,7 +59,7 @@ export async function startNginx(upstreams: string[]): Promise<Service> {
   const deployed = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8');
   const local = replaceOnce(
     replaceOnce(
-      replaceOnce(deployed, /^\s*server gateway:8080;$/m, upstreams.map((u) => `    server ${u};`).join('\n')),
+      replaceOnce(deployed, /^\s*server gateway:8080 resolve;$/m, upstreams.map((u) => `    server ${u};`).join('\n')),
       /^\s*listen 80;$/m,
       `    listen 127.0.0.1:${port};`,
     ),
