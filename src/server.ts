@@ -1,6 +1,9 @@
 import closeWithGrace from 'close-with-grace';
+import cluster from 'node:cluster';
+import pino from 'pino';
 import { buildApp } from './app.js';
-import { launchReferenceBackend, type LaunchedBackend } from './backends/launch.js';
+import { launchReferenceBackend } from './backends/launch.js';
+import { runPrimary, STOP_SIGNALS } from './cluster/primary.js';
 import { ConfigError, loadConfig, loadKeys } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { KeyRing } from './partners/api-keys.js';
@@ -15,41 +18,55 @@ try {
   console.error(err.message);
   process.exit(1);
 }
+const log = pino({ level: config.logLevel });
+
+// With WORKERS > 1 the primary starts the reference backends once, and hands their addresses
+// to its workers in this variable (name=host:port,...).
+const REFERENCE_ADDRESSES = 'VISIONGATE_REFERENCE_ADDRESSES';
 
 // Backends left unset are served by the built-in CPU references, so `npm start` needs nothing
 // else (loadConfig has refused this in production unless REFERENCE_BACKENDS=true).
-const launched: LaunchedBackend[] = [];
-for (const backend of Object.values(config.backends)) {
-  if (backend.instances) continue;
-  const ref = await launchReferenceBackend(backend);
-  launched.push(ref);
-  backend.instances = [{ host: '127.0.0.1', port: ref.port }];
-  backend.reference = true;
+const references: Array<{ name: string; port: number; stop(): void }> = [];
+if (cluster.isWorker) {
+  for (const item of (process.env[REFERENCE_ADDRESSES] ?? '').split(',').filter(Boolean)) {
+    const [name, port] = item.split('=') as [keyof Config['backends'], string];
+    Object.assign(config.backends[name], { instances: [{ host: '127.0.0.1', port: Number(port) }], reference: true });
+  }
+} else {
+  for (const backend of Object.values(config.backends)) {
+    if (backend.instances) continue;
+    const ref = await launchReferenceBackend(backend);
+    references.push({ name: backend.name, port: ref.port, stop: () => ref.child.kill('SIGTERM') });
+    backend.instances = [{ host: '127.0.0.1', port: ref.port }];
+    backend.reference = true;
+    ref.child.once('exit', (code, signal) => log.error({ backend: backend.name, code, signal }, 'a reference backend exited; its routes will answer 503'));
+    // Loud, once per stand-in: its answers are a CPU approximation, not the real service's.
+    const variable = `${backend.name.toUpperCase()}_BACKENDS`;
+    log.warn({ backend: backend.name, address: `127.0.0.1:${ref.port}` }, `${variable} is unset: ${backend.name} is served by the built-in reference backend, a CPU stand-in, not the real service`);
+  }
 }
+const stopReferences = () => references.forEach((ref) => ref.stop());
 
-const app = await buildApp(config, { keys });
-// Loud, once per stand-in: its answers are a CPU approximation, not the real service's.
-for (const backend of Object.values(config.backends)) {
-  if (!backend.reference) continue;
-  const variable = `${backend.name.toUpperCase()}_BACKENDS`;
-  app.log.warn({ backend: backend.name, address: `127.0.0.1:${backend.instances![0]!.port}` }, `${variable} is unset: ${backend.name} is served by the built-in reference backend, a CPU stand-in, not the real service`);
+if (cluster.isPrimary && config.workers > 1) {
+  runPrimary({ workers: config.workers, env: { [REFERENCE_ADDRESSES]: references.map((r) => `${r.name}=${r.port}`).join(',') }, log, stopped: stopReferences });
+} else {
+  const app = await buildApp(config, { keys });
+  // Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
+  // in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
+  // Fault signals keep their default action (end the process): a JS handler for SIGSEGV & co.
+  // returns to the faulting instruction, and the process spins at full CPU instead of dying.
+  // A worker stops on its primary's SIGTERM alone: a terminal's Ctrl-C reaches the whole
+  // process group, and a second signal would end the worker's drain at once.
+  const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const;
+  const fromPrimaryOnly = cluster.isWorker ? STOP_SIGNALS.filter((s) => s !== 'SIGTERM') : [];
+  for (const signal of fromPrimaryOnly) process.on(signal, () => {});
+  closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: [...FAULT_SIGNALS, ...fromPrimaryOnly] }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info({ signal, drainDelayMs: config.drainDelayMs }, 'draining');
+    app.startDraining();
+    if (!err) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+    await app.close();
+    stopReferences();
+  });
+  await app.listen({ host: config.host, port: config.port });
 }
-for (const ref of launched) {
-  ref.child.once('exit', (code, signal) => app.log.error({ code, signal }, 'a reference backend exited; its routes will answer 503'));
-}
-
-// Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
-// in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
-// Fault signals keep their default action (end the process): a JS handler for SIGSEGV & co.
-// returns to the faulting instruction, and the process spins at full CPU instead of dying.
-const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const;
-closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: [...FAULT_SIGNALS] }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'shutting down after an error');
-  else app.log.info({ signal, drainDelayMs: config.drainDelayMs }, 'draining');
-  app.startDraining();
-  if (!err) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
-  await app.close();
-  for (const ref of launched) ref.child.kill('SIGTERM');
-});
-
-await app.listen({ host: config.host, port: config.port });

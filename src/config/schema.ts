@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
@@ -144,6 +145,8 @@ export const configSchema = z
     REFERENCE_BACKENDS: z.enum(['true', 'false']).optional(),
     TRUST_PROXY: trustProxy.optional(),
     CORS_ORIGINS: corsOrigins.optional(),
+    // Gateway processes sharing the port (node:cluster); `auto`: one per core this process may use.
+    WORKERS: z.union([z.literal('auto').transform(() => availableParallelism()), int(1, 1024)]).default(1),
     backends: z.object({
       keypoint: backendSchema('keypoint', 10_000),
       image3d: backendSchema('image3d', 10_000),
@@ -213,6 +216,8 @@ export const configSchema = z
     trustProxy: e.TRUST_PROXY,
     /** Origins whose pages may call the API from a browser (CORS); empty: none. */
     corsOrigins: e.CORS_ORIGINS ?? [],
+    /** Gateway processes sharing the port; 1: this process serves alone. */
+    workers: e.WORKERS,
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -1,8 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterScrape } from '../cluster/metrics.js';
 import { BACKEND_NAMES } from '../config/schema.js';
 import { ApiError, BackendStatus } from '../errors.js';
 import { INSTANCE_STATES } from '../rpc/instance-health.js';
@@ -164,7 +166,9 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       for (const [stage, ms] of Object.entries(request.stages.ms)) stages.observe({ route, stage }, ms / 1000);
     });
 
-    const scrape = async () => ({ type: registry.contentType, body: await registry.metrics() });
+    // A cluster worker answers for every worker (WORKERS > 1): the primary aggregates.
+    const read = cluster.isWorker ? clusterScrape(registry) : () => registry.metrics();
+    const scrape = async () => ({ type: registry.contentType, body: await read() });
     if (metricsPort === undefined) {
       app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
         const { type, body } = await scrape();

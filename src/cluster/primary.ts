@@ -1,0 +1,49 @@
+// WORKERS > 1: the primary process serves nothing itself. It forks the workers (each a whole
+// gateway; node:cluster shares the listening port among them), replaces one that dies, answers
+// their scrapes with everyone's metrics, and on a stop signal lets every worker drain first.
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { serveClusterMetrics } from './metrics.js';
+
+export interface PrimaryOptions {
+  workers: number;
+  /** Variables each worker gets on top of the primary's own. */
+  env: Record<string, string>;
+  log: Logger;
+  /** Runs once every worker has exited after a stop signal; the process then exits 0. */
+  stopped(): Promise<void> | void;
+}
+
+/** Signals that stop the gateway; the workers ignore them and wait for the primary's SIGTERM. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+export function runPrimary({ workers, env, log, stopped }: PrimaryOptions): void {
+  serveClusterMetrics();
+  let stopping = false;
+  let alive = 0;
+  const fork = () => {
+    alive++;
+    cluster.fork(env);
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    alive--;
+    if (stopping) {
+      if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(0));
+      return;
+    }
+    log.error({ pid: worker.process.pid, code, signal }, 'a gateway worker exited; starting another');
+    // After a second, so that a worker that fails at start is not forked in a tight loop.
+    setTimeout(() => stopping || fork(), 1000);
+  });
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal, workers: alive }, 'draining every worker');
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(0));
+    });
+  }
+  log.info({ workers }, 'starting gateway workers');
+  for (let i = 0; i < workers; i++) fork();
+}
