@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/fixtures.js';
-import { closedPort } from './helpers/fake-backends.js';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closedPort, fakeKeypoint, ok } from './helpers/fake-backends.js';
 import { startServerProcess } from './helpers/server-process.js';
 
 const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
@@ -93,6 +95,44 @@ test('logs are readable lines at a terminal, JSON lines otherwise', async (t) =>
   const json = piped.output().split('\n').find((l) => l.includes('Server listening at'))!;
   assert.equal((JSON.parse(json) as { msg: string }).msg.startsWith('Server listening at'), true);
 });
+
+test('SIGTERM to `npm start` returns only once the server has drained, exited and freed its port (npm used to exit at once)', async (t) => {
+  const be = await fakeKeypoint(async () => {
+    await sleep(1500);
+    return ok();
+  });
+  t.after(() => be.close());
+  const down = `127.0.0.1:${await closedPort()}`;
+  const npm = await startServerProcess({ KEYPOINT_BACKENDS: be.address, IMAGE3D_BACKENDS: down, ARSCAN_BACKENDS: down, DRAIN_DELAY_MS: '1000' }, 'npm start');
+  const line = npm.output().split('\n').find((l) => l.includes('Server listening at'))!;
+  const serverPid = (JSON.parse(line) as { pid: number }).pid;
+  t.after(() => {
+    npm.child.kill('SIGKILL');
+    if (alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+  });
+  assert.notEqual(serverPid, npm.child.pid, npm.output());
+  const inFlight = fetch(`${npm.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('coffee.png') });
+  while (be.requests.length === 0) await sleep(20);
+  npm.child.kill('SIGTERM');
+  const [code, signal] = (await once(npm.child, 'exit')) as [number | null, NodeJS.Signals | null];
+  // When npm is gone, so is the server: the request in flight was answered, the port is free.
+  assert.equal(alive(serverPid), false, 'the server outlived npm');
+  assert.deepEqual([code, signal], [0, null], npm.output());
+  assert.equal((await inFlight).status, 200);
+  const port = Number(new URL(npm.url).port);
+  const again = net.createServer();
+  await new Promise<void>((resolve, reject) => again.once('error', reject).listen(port, '127.0.0.1', resolve));
+  again.close();
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test('a fault signal ends the process at once instead of being caught (a caught SIGSEGV spins at full CPU)', async (t) => {
   const down = `127.0.0.1:${await closedPort()}`;

@@ -2,6 +2,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** How to start it: `src/server.ts` under tsx by default, or `npm start` itself (build and all). */
+export type Launch = 'tsx' | 'npm start';
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -11,8 +15,10 @@ export interface ServerProcess {
 }
 
 /** `src/server.ts` as its own process, as `npm start` runs it, on a free loopback port. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', server], {
+export function startServerProcess(env: Record<string, string>, launch: Launch = 'tsx'): Promise<ServerProcess> {
+  const [command, args] = launch === 'tsx' ? [process.execPath, ['--expose-gc', '--import', 'tsx', server]] : ['npm', ['start', '--silent']];
+  const child = spawn(command, args, {
+    cwd: root,
     // No shedding on event-loop delay unless asked: a loaded test machine starves the process.
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
