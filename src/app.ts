@@ -4,6 +4,7 @@ import { ApiError, toProblem } from './errors.js';
 import { logIdFor, newLogId } from './logid.js';
 import type { KeyRing } from './partners/api-keys.js';
 import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
+import clientAddress from './plugins/client-address.js';
 import docs from './plugins/docs.js';
 import drain from './plugins/drain.js';
 import errorHandler from './plugins/error-handler.js';
@@ -30,6 +31,7 @@ export interface AppOptions {
 /** Builds the gateway; `server.ts` only starts it. */
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const limits = bodyLimits(config.maxImageBytes);
+  const { trustProxy } = config;
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -41,6 +43,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     requestIdHeader: false,
     bodyLimit: limits.jsonBytes,
     return503OnClosing: false,
+    // Only the proxies named in TRUST_PROXY are believed about the client's address (request.ip).
+    // A hop count is given as a function: fastify now reads a bare number as "trust nothing".
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : (trustProxy ?? false),
     // Malformed HTTP never reaches a route: answer it in the contract's form all the same.
     clientErrorHandler: (err, socket) => {
       if (!socket.writable) return socket.destroy();
@@ -62,6 +67,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  // First, so that every later hook (keys, limits, logs) sees the client's address.
+  await app.register(clientAddress, { trusted: config.trustProxy !== undefined });
   await app.register(stages);
   await app.register(requestContext);
   await app.register(partners, { keys: opts.keys });

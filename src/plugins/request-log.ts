@@ -17,6 +17,8 @@ export default fp(
         {
           // A partner's id is already bound to its request's logger (see partners.ts).
           ...(request.partner === ANONYMOUS ? { partner: ANONYMOUS } : {}),
+          // The client's address: behind a trusted proxy (TRUST_PROXY), the one it forwarded.
+          client: request.ip,
           method: request.method,
           route: routeOf(request),
           url: request.url,
