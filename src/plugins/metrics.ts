@@ -105,10 +105,12 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
     });
     // Counts, not one series per instance: an alert can say "every instance ejected" (up and
     // half-open at 0) without the backend's address clashing with Prometheus' own `instance`.
+    // With WORKERS, each worker sees the same instances: the most any worker sees, not the sum.
     new Gauge({
       name: 'visiongate_backend_instances',
       help: 'Backend instances by backend and state: up, ejected (after failing), half-open (one trial call allowed)',
       labelNames: ['backend', 'state'],
+      aggregator: 'max',
       registers,
       collect() {
         this.reset();
@@ -149,6 +151,8 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
         redisUp ??= new Gauge({
           name: 'visiongate_redis_up',
           help: 'Whether the Redis behind the shared rate limits answers (1) or not (0: limits fail open)',
+          // With WORKERS, 0 when any worker has lost it: that worker's partners go unlimited.
+          aggregator: 'min',
           registers,
         });
         redisUp.set(up ? 1 : 0);

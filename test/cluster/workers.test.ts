@@ -46,6 +46,8 @@ test('WORKERS=2: two processes share the port, /metrics counts for both, a kille
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const served = [...metrics.matchAll(/^visiongate_http_requests_total\{[^}]*route="\/v1\/keypoints"[^}]*status="200"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   assert.equal(served, sent, 'the aggregated counter holds every worker\'s requests');
+  // Gauges of what every worker sees alike are not added up: one keypoint instance, not two.
+  assert.match(metrics, /^visiongate_backend_instances\{backend="keypoint",state="up"\} 1$/m);
 
   // A worker that dies is replaced, and the others serve meanwhile.
   const [victim] = [...first];
