@@ -16,7 +16,13 @@ import sharp from 'sharp';
 import { writeZip } from '../src/backends/arscan/write-zip.js';
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, seconds: { type: 'string', default: '8' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: {
+    smoke: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '8' },
+    profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    workers: { type: 'string' },
+  },
 });
 const smoke = args.smoke;
 const seconds = smoke ? 1 : Number(args.seconds);
@@ -121,24 +127,27 @@ const backendPort = async (name: string) => {
 };
 const [keypoint, image3d, arscan] = await Promise.all(['keypoint', 'image3d', 'arscan'].map(backendPort));
 const [keypointPort, image3dPort, arscanPort] = [keypoint!.port, image3d!.port, arscan!.port];
-const gateway = await start(
-  'src/server.ts',
-  [],
-  {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    KEYPOINT_BACKENDS: `127.0.0.1:${keypointPort}`,
-    IMAGE3D_BACKENDS: `127.0.0.1:${image3dPort}`,
-    ARSCAN_BACKENDS: `127.0.0.1:${arscanPort}`,
-    // The first call of each route is computed for real (see the warm-up below).
-    KEYPOINT_TIMEOUT_MS: '600000',
-    IMAGE3D_TIMEOUT_MS: '600000',
-  },
-  /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-  // As `npm start` runs it.
-  ['--expose-gc', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
-);
+/** The gateway as `npm start` runs it, against the replay backends, with `workers` processes. */
+const startGateway = (workers: number, profile = false) =>
+  start(
+    'src/server.ts',
+    [],
+    {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      WORKERS: String(workers),
+      KEYPOINT_BACKENDS: `127.0.0.1:${keypointPort}`,
+      IMAGE3D_BACKENDS: `127.0.0.1:${image3dPort}`,
+      ARSCAN_BACKENDS: `127.0.0.1:${arscanPort}`,
+      // The first call of each route is computed for real (see the warm-up below).
+      KEYPOINT_TIMEOUT_MS: '600000',
+      IMAGE3D_TIMEOUT_MS: '600000',
+    },
+    /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
+    ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
+  );
+const gateway = await startGateway(1, args.profile);
 const gatewayUrl = gateway.match[1]!;
 
 // One real request per route computes the answers the backends then repeat; the keypoint
@@ -157,9 +166,11 @@ const ceilingUrl = `http://127.0.0.1:${ceiling.match[1]}`;
 
 // ---- measuring ----
 const TICK_MS = 1000 / 100; // USER_HZ
+/** CPU time of a process and its children: a gateway with WORKERS > 1 is a primary and its workers. */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS + children.reduce((sum, child) => sum + cpuMs(child), 0);
 }
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 /** The event-loop delay since the last call: the gateway's from its /metrics, the ceiling's from its /loop. */
@@ -168,7 +179,7 @@ async function eventLoop(url: string): Promise<{ p99: number; max: number }> {
     const loop = (await (await fetch(`${ceilingUrl}/loop`)).json()) as { p99_seconds: number; max_seconds: number };
     return { p99: loop.p99_seconds * 1000, max: loop.max_seconds * 1000 };
   }
-  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const text = await (await fetch(`${new URL(url).origin}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
   return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
 }
@@ -186,14 +197,14 @@ interface Result {
   reference?: string;
 }
 
-async function wrk(name: string, url: string, b: Body, connections: number, pid: number, opts: { accept?: string; reference?: string; memory?: boolean } = {}): Promise<Result> {
+async function wrk(name: string, url: string, b: Body, connections: number, pid: number, opts: { accept?: string; reference?: string; memory?: boolean; threads?: number } = {}): Promise<Result> {
   await eventLoop(url); // resets the histogram
   await sleep(300);
   const rssBefore = rssMiB(pid);
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(pid))), 20);
   const cpuBefore = cpuMs(pid);
-  const { stdout: out } = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
+  const { stdout: out } = await run('wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
     env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
   });
   const cpu = cpuMs(pid) - cpuBefore;
@@ -265,6 +276,23 @@ for (const [form, b] of [['raw', bodies.arRaw], ['multipart', bodies.arMultipart
   if (wanted(name)) results.push(await wrk(name, `${gatewayUrl}/v1/arscan/models`, b, 1, gw, { reference: oneRef }));
 }
 
+// ---- every core: raw keypoints with 1, 2, 4 ... gateway processes (--workers 1,2,4) ----
+const workerCounts = args.workers ? args.workers.split(',').map(Number) : [];
+const workersRun = (n: number) => `keypoints raw JPEG, WORKERS=${n}`;
+for (const n of workerCounts) {
+  const gw = await startGateway(n);
+  results.push(
+    await wrk(workersRun(n), `${gw.match[1]}/v1/keypoints`, bodies.kpRaw, KP * n, gw.child.pid!, {
+      threads: Math.min(n, 4),
+      ...(n === workerCounts[0] ? {} : { reference: workersRun(workerCounts[0]!) }),
+    }),
+  );
+  gw.child.removeAllListeners('exit');
+  const exited = new Promise((resolve) => gw.child.once('exit', resolve));
+  gw.child.kill('SIGTERM');
+  await exited;
+}
+
 // ---- the table, the targets, the JSON ----
 const byName = new Map(results.map((r) => [r.name, r]));
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '');
@@ -302,8 +330,17 @@ const targets = [
   ...results
     .filter((r) => r.name.startsWith('arscan') && r.name.endsWith('one at a time'))
     .map((r) => target(`${r.name}: longest event-loop stall, ms`, r.event_loop_max_ms!, 20, false)),
+  // N workers should serve at least 0.8·N times what the first count serves, while N fits in
+  // the cores left over after wrk and the replay backend (one each).
+  ...workerCounts
+    .slice(1)
+    .filter((n) => n <= cpus().length - 2)
+    .map((n) => target(`${workersRun(n)}: req/s ÷ WORKERS=${workerCounts[0]}, per worker added`, rel(workersRun(n), 'rps') / (n / workerCounts[0]!), 0.8, true)),
 ].filter((t) => !Number.isNaN(t.value));
 table.push('', '| target | figure | limit | met |', '|---|---|---|---|', ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.limit} | ${t.met ? 'yes' : 'NO'} |`));
+if (workerCounts.length > 1 && !workerCounts.slice(1).some((n) => n <= cpus().length - 2)) {
+  table.push('', `WORKERS scaling has no target here: ${cpus().length} cores leave ${Math.max(0, cpus().length - 2)} for gateway workers once wrk and the backend have theirs.`);
+}
 console.log(table.join('\n'));
 
 const report = {

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 // The benchmark itself stays out of `npm test`; this short run keeps it from rotting.
 test('npm run bench -- --smoke measures every run and writes its table and JSON', { skip: requireTool('wrk', 'wrk') }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--workers', '1,2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -21,7 +21,7 @@ test('npm run bench -- --smoke measures every run and writes its table and JSON'
     targets: Array<{ what: string; value: number }>;
   };
   const names = report.results.map((r) => r.name);
-  for (const expected of [/^floor/, /^ceiling: raw JPEG/, /^keypoints raw/, /^keypoints multipart/, /^keypoints base64 JSON/, /^image3d/, /^arscan raw/, /^arscan multipart/, /^arscan base64 JSON/]) {
+  for (const expected of [/^floor/, /^ceiling: raw JPEG/, /^keypoints raw/, /^keypoints multipart/, /^keypoints base64 JSON/, /^image3d/, /^arscan raw/, /^arscan multipart/, /^arscan base64 JSON/, /WORKERS=1$/, /WORKERS=2$/]) {
     assert.ok(names.some((n) => expected.test(n)), `${expected} ran`);
   }
   for (const r of report.results) {
