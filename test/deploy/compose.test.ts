@@ -130,5 +130,5 @@ test('Dockerfile: multi-stage, production dependencies only, not root, started a
   assert.match(dockerfile, /^USER node$/m);
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const started = /^CMD \["node", (.*)\]$/m.exec(dockerfile)![1]!.replace(/"/g, '').split(', ').join(' ');
-  assert.equal(`node ${started}`, pkg.scripts.start);
+  assert.equal(`exec node ${started}`, pkg.scripts.start);
 });

@@ -45,7 +45,8 @@ test('systemd unit: runs node itself, as npm start does, not npm', () => {
   const [program, ...args] = one('ExecStart').split(/\s+/);
   assert.match(program!, /^\/\S+\/node$/, 'an absolute path to node');
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-  assert.equal(['node', ...args].join(' '), pkg.scripts.start);
+  // The start script execs node (so npm's signal reaches the server): the same command, without npm and its build.
+  assert.equal(`exec ${['node', ...args].join(' ')}`, pkg.scripts.start);
   assert.doesNotMatch(one('ExecStart'), /\bnpm\b/);
   assert.equal(one('Type'), 'simple');
   assert.equal(one('Restart'), 'on-failure');
