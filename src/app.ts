@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { ApiError, toProblem } from './errors.js';
+import jobs from './jobs/plugin.js';
 import { logIdFor, newLogId } from './logid.js';
 import type { KeyRing } from './partners/api-keys.js';
 import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(rpc, { config });
   await app.register(docs);
   await app.register(health, { backends: config.backends });
+  await app.register(jobs, { config });
   await app.register(keypoints);
   await app.register(image3d);
   await app.register(arscan, { config });

@@ -37,6 +37,14 @@ export const ERROR_CODES = [
   'NOT_ENOUGH_IMAGES',
   'TOO_MANY_IMAGES',
   'RECONSTRUCTION_FAILED',
+  'JOB_NOT_FOUND',
+  'JOB_NOT_FINISHED',
+  'JOB_CANCELED',
+  'JOB_EXPIRED',
+  'JOB_ALREADY_FINISHED',
+  'TOO_MANY_JOBS',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_IN_USE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -111,6 +119,14 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   TOO_MANY_IMAGES: { status: 422, message: 'The capture set has too many images.' },
   RECONSTRUCTION_FAILED: { status: 422, message: 'No model could be built from these images.' },
   GATEWAY_OVERLOADED: { status: 503, message: 'The gateway is overloaded; try again shortly.', retryAfter: 1 },
+  JOB_NOT_FOUND: { status: 404, message: 'No such job.' },
+  JOB_NOT_FINISHED: { status: 409, message: 'The job has not finished yet; try again later.', retryAfter: 2 },
+  JOB_CANCELED: { status: 409, message: 'The job was canceled; it has no result.' },
+  JOB_EXPIRED: { status: 410, message: 'The job has expired; its result is no longer kept.' },
+  JOB_ALREADY_FINISHED: { status: 409, message: 'The job has already finished.' },
+  TOO_MANY_JOBS: { status: 429, message: 'This partner has too many queued jobs; wait for some to start.', retryAfter: 5 },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used with a different request.' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, message: 'A request with this Idempotency-Key is still being accepted; try again shortly.', retryAfter: 1 },
 };
 
 export interface FieldIssue {
@@ -158,6 +174,8 @@ const STATUS_TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   431: 'Request Header Fields Too Large',

@@ -138,6 +138,11 @@ export const configSchema = z
     RATE_LIMIT_CONCURRENT: int(0, 1_000_000).default(0),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
     METRICS_PORT: int(0, 65535).optional(),
+    JOB_STORE_DIR: z.string().min(1).default('data/jobs'),
+    JOB_RESULT_TTL_S: int(1, 365 * 86400).default(86400),
+    JOBS_MAX_QUEUED_PER_PARTNER: int(1, 1_000_000).default(100),
+    JOBS_MAX_RUNNING_PER_PARTNER: int(1, 100_000).default(4),
+    JOB_EVENTS_KEEPALIVE_S: int(1, 3600).default(15),
     RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
     RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
     RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
@@ -218,6 +223,19 @@ export const configSchema = z
     corsOrigins: e.CORS_ORIGINS ?? [],
     /** Gateway processes sharing the port; 1: this process serves alone. */
     workers: e.WORKERS,
+    /** Jobs: long work accepted at once and run in the background (docs/jobs.md). */
+    jobs: {
+      /** Where the embedded job store and the directory blob store live. */
+      storeDir: e.JOB_STORE_DIR,
+      /** How long a finished job's result (and its input) is kept. */
+      resultTtlS: e.JOB_RESULT_TTL_S,
+      /** Queued jobs a partner may have at once; past it, 429 TOO_MANY_JOBS. */
+      maxQueuedPerPartner: e.JOBS_MAX_QUEUED_PER_PARTNER,
+      /** Jobs of one partner running at once; the rest wait their turn. */
+      maxRunningPerPartner: e.JOBS_MAX_RUNNING_PER_PARTNER,
+      /** Seconds between keep-alive comments on an events stream. */
+      eventsKeepAliveS: e.JOB_EVENTS_KEEPALIVE_S,
+    },
   }));
 
 export type Config = z.output<typeof configSchema>;
@@ -225,3 +243,4 @@ export type BackendConfig = Config['backends'][BackendName];
 export type HostPort = NonNullable<BackendConfig['instances']>[number];
 export type TransportKind = BackendConfig['transport'];
 export type ProtocolKind = BackendConfig['protocol'];
+export type JobsConfig = Config['jobs'];

@@ -33,6 +33,7 @@ export default fp(
           { name: 'keypoints', description: 'Faces and landmarks' },
           { name: 'image3d', description: 'Photos to videos with 3D camera motion' },
           { name: 'arscan', description: 'Photos of an object to a textured 3D model' },
+          { name: 'jobs', description: 'Long work (arscan, image3d) submitted with `Prefer: respond-async`: its state, result, events' },
           { name: 'operations', description: 'Health and readiness (no key needed)' },
         ],
       },

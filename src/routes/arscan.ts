@@ -3,15 +3,67 @@ import arscan from '../../gen/thrift/arscan_types.js';
 import type { Config } from '../config/schema.js';
 import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectCaptureSet } from '../input/capture-set.js';
+import type { ZipFile } from '../input/zip.js';
+import type { JobKind } from '../jobs/kind.js';
 import { parseOptions } from '../input/options.js';
 import { bodyLimits } from '../plugins/body-parsers.js';
-import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
+import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, MODEL_FORMATS, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
 import { BINARY } from '../schemas/image-request.js';
+import { JOB_ACCEPTED, SUBMIT_ERRORS, SubmitHeaders } from '../schemas/jobs.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendFile, wantsJson } from './binary-answer.js';
 
+/** A validated capture set: what the backend call needs (and what a job stores). */
+export interface ArscanInput {
+  images: ZipFile[];
+  skipped: string[];
+  format: (typeof MODEL_FORMATS)[number];
+  texture_size: number;
+}
+
+/** What the backend made, for the route's answer (and a job's result). */
+export interface ArscanOutput {
+  format: (typeof MODEL_FORMATS)[number];
+  vertex_count: number;
+  images_used: number;
+  skipped: string[];
+  model_zip: Buffer;
+}
+
+/** The reconstruction: called by the route, or later by a job. */
+export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
+  name: 'arscan',
+  backend: 'arscan',
+  async run(rpc, { images, skipped, format, texture_size }, ctx) {
+    const res = await rpc.call(
+      'arscan',
+      'Reconstruct',
+      new arscan.ReconstructRequest({ images: images.map((i) => new arscan.CaptureImage(i)), model_format: format, texture_size }),
+      ctx,
+    );
+    if (!res.model_zip) throw new ApiError('BACKEND_PROTOCOL_ERROR', 'The arscan backend answered no model.');
+    return { format, vertex_count: res.vertex_count ?? 0, images_used: res.images_used ?? images.length, skipped, model_zip: res.model_zip };
+  },
+  answer(request, reply, out, logid) {
+    if (out.skipped.length > 0) reply.header('x-skipped-entries', out.skipped.map(encodeURIComponent).join(', '));
+    if (wantsJson(request, 'application/zip')) {
+      const answer: ArscanJsonAnswer = {
+        logid,
+        format: out.format,
+        vertex_count: out.vertex_count,
+        images_used: out.images_used,
+        skipped: out.skipped,
+        model_zip: out.model_zip.toString('base64'),
+      };
+      return answer;
+    }
+    return sendFile(reply, out.model_zip, 'application/zip', `${logid}.zip`);
+  },
+};
+
 const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  app.jobs.register(arscanJob);
   const limits = bodyLimits(config.maxArchiveBytes);
   const capture = { zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
   app.post(
@@ -26,7 +78,8 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
           'Send 3 to 200 JPEG or PNG photos (64 to 8192 pixels a side): as a zip (raw `application/zip` body, multipart ' +
           '`archive`, or JSON `archive` in base64), as several multipart `images` files, or as JSON `images`. Archive ' +
           'entries that are not images are skipped and named in `X-Skipped-Entries`. The answer is the model zip; with ' +
-          '`Accept: application/json`, JSON with the zip in base64. Options may be query parameters with any form.',
+          '`Accept: application/json`, JSON with the zip in base64. Options may be query parameters with any form. ' +
+          'A reconstruction takes minutes: send `Prefer: respond-async` to get a job at once (202) and fetch the result later.',
         body: {
           content: {
             'application/json': { schema: jsonSchema(ArscanJsonBody) },
@@ -35,7 +88,9 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
           },
         },
         querystring: jsonSchema(ArscanOptions),
+        headers: jsonSchema(SubmitHeaders),
         response: {
+          ...JOB_ACCEPTED,
           200: {
             description: 'The model zip (`model.glb`, or `model.obj` + `model.mtl` + `atlas.jpg`).',
             content: { 'application/zip': BINARY, 'application/json': { schema: jsonSchema(ArscanJsonAnswer) } },
@@ -46,6 +101,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
             'INVALID_ARCHIVE',
             'ARCHIVE_LIMIT_EXCEEDED',
             'ARCHIVE_UNSUPPORTED',
+            ...SUBMIT_ERRORS,
             'NOT_ENOUGH_IMAGES',
             'TOO_MANY_IMAGES',
             'RECONSTRUCTION_FAILED',
@@ -54,38 +110,16 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
         },
       },
     },
-    async (request, reply) => {
-      if (Buffer.isBuffer(request.body) && request.body.length > config.maxArchiveBytes) {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is larger than the ${config.maxArchiveBytes} bytes accepted.`);
-      }
-      const set = await collectCaptureSet(request, capture);
-      request.stages.enter('validate');
-      const { format, texture_size } = parseOptions(ArscanOptions, set.options);
-      const res = await app.rpc.call(
-        'arscan',
-        'Reconstruct',
-        new arscan.ReconstructRequest({
-          images: set.images.map((i) => new arscan.CaptureImage(i)),
-          model_format: format,
-          texture_size,
-        }),
-        request.callContext(),
-      );
-      if (!res.model_zip) throw new ApiError('BACKEND_PROTOCOL_ERROR', 'The arscan backend answered no model.');
-      if (set.skipped.length > 0) reply.header('x-skipped-entries', set.skipped.map(encodeURIComponent).join(', '));
-      if (wantsJson(request, 'application/zip')) {
-        const answer: ArscanJsonAnswer = {
-          logid: request.id,
-          format,
-          vertex_count: res.vertex_count ?? 0,
-          images_used: res.images_used ?? set.images.length,
-          skipped: set.skipped,
-          model_zip: res.model_zip.toString('base64'),
-        };
-        return answer;
-      }
-      return sendFile(reply, res.model_zip, 'application/zip', `${request.id}.zip`);
-    },
+    async (request, reply) =>
+      app.jobs.serve(request, reply, arscanJob, async (): Promise<ArscanInput> => {
+        if (Buffer.isBuffer(request.body) && request.body.length > config.maxArchiveBytes) {
+          throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is larger than the ${config.maxArchiveBytes} bytes accepted.`);
+        }
+        const set = await collectCaptureSet(request, capture);
+        request.stages.enter('validate');
+        const { format, texture_size } = parseOptions(ArscanOptions, set.options);
+        return { images: set.images, skipped: set.skipped, format, texture_size };
+      }),
   );
 };
 

@@ -4,7 +4,10 @@ import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } fro
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
-import { IMAGE3D_IMAGE_SIDE, Image3dJsonAnswer, Image3dJsonBody, Image3dMultipartBody, Image3dOptions } from '../schemas/image3d.js';
+import type { JobKind } from '../jobs/kind.js';
+import type { z } from 'zod';
+import { IMAGE3D_IMAGE_SIDE, Image3dJsonAnswer, Image3dJsonBody, Image3dMultipartBody, Image3dOptions, type VIDEO_FORMATS } from '../schemas/image3d.js';
+import { JOB_ACCEPTED, SUBMIT_ERRORS, SubmitHeaders } from '../schemas/jobs.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 import { BINARY, imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
@@ -19,7 +22,51 @@ const CAMERA_MOTION = {
 
 const MIME_TYPES = { mp4: 'video/mp4', gif: 'image/gif' } as const;
 
+/** A validated photo and options: what the backend call needs (and what a job stores). */
+export type Image3dInput = z.output<typeof Image3dOptions> & { image: Buffer };
+
+/** What the backend made, for the route's answer (and a job's result). */
+export interface Image3dOutput {
+  format: (typeof VIDEO_FORMATS)[number];
+  frame_count: number;
+  video: Buffer;
+  depth_png: Buffer | undefined;
+}
+
+/** The render: called by the route, or later by a job. */
+export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
+  name: 'image3d',
+  backend: 'image3d',
+  async run(rpc, { image, speed, motion, duration_ms, format }, ctx) {
+    const res = await rpc.call(
+      'image3d',
+      'Render',
+      new image3d.RenderRequest({ image, speed, motion: CAMERA_MOTION[motion], duration_ms, video_format: format }),
+      ctx,
+    );
+    if (!res.video || res.mime_type !== MIME_TYPES[format]) {
+      throw new ApiError('BACKEND_PROTOCOL_ERROR', `The image3d backend answered ${res.mime_type ?? 'no video'} for a ${format} request.`);
+    }
+    return { format, frame_count: res.frame_count ?? 0, video: res.video, depth_png: res.depth_png ?? undefined };
+  },
+  answer(request, reply, out, logid) {
+    const mime = MIME_TYPES[out.format];
+    if (wantsJson(request, mime)) {
+      const answer: Image3dJsonAnswer = {
+        logid,
+        mime_type: mime,
+        frame_count: out.frame_count,
+        video: out.video.toString('base64'),
+        depth_png: out.depth_png?.toString('base64') ?? '',
+      };
+      return answer;
+    }
+    return sendFile(reply, out.video, mime, `${logid}.${out.format}`);
+  },
+};
+
 const image3dRoute: FastifyPluginAsync = async (app) => {
+  app.jobs.register(image3dJob);
   app.post(
     '/v1/image3d/videos',
     {
@@ -30,44 +77,28 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
         description:
           'Send one JPEG or PNG (64 to 4096 pixels a side) as JSON with base64, as a multipart `image` file, or as the raw ' +
           'body. The answer is the video (`video/mp4` or `image/gif`, as a download); with `Accept: application/json`, JSON with ' +
-          'the video and the depth map in base64. Options may be query parameters with any form; a body value wins.',
+          'the video and the depth map in base64. Options may be query parameters with any form; a body value wins. ' +
+          'Send `Prefer: respond-async` to get a job at once (202) and fetch the result later.',
         ...imageRequestSchema(Image3dOptions, Image3dJsonBody, Image3dMultipartBody),
+        headers: jsonSchema(SubmitHeaders),
         response: {
+          ...JOB_ACCEPTED,
           200: {
             description: 'The video; or, with `Accept: application/json`, the video and depth map in base64.',
             content: { 'video/mp4': BINARY, 'image/gif': BINARY, 'application/json': { schema: jsonSchema(Image3dJsonAnswer) } },
           },
-          ...problemResponses([...PARTNER_ERRORS, ...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
+          ...problemResponses([...PARTNER_ERRORS, ...IMAGE_INPUT_ERRORS, ...SUBMIT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },
       },
     },
-    async (request, reply) => {
-      const { image, options } = await collectImage(request, 'image');
-      request.stages.enter('validate');
-      const { speed, motion, duration_ms, format } = parseOptions(Image3dOptions, options);
-      inspectImage(image, 'image', IMAGE3D_IMAGE_SIDE);
-      const res = await app.rpc.call(
-        'image3d',
-        'Render',
-        new image3d.RenderRequest({ image, speed, motion: CAMERA_MOTION[motion], duration_ms, video_format: format }),
-        request.callContext(),
-      );
-      const mime = MIME_TYPES[format];
-      if (!res.video || res.mime_type !== mime) {
-        throw new ApiError('BACKEND_PROTOCOL_ERROR', `The image3d backend answered ${res.mime_type ?? 'no video'} for a ${format} request.`);
-      }
-      if (wantsJson(request, mime)) {
-        const answer: Image3dJsonAnswer = {
-          logid: request.id,
-          mime_type: mime,
-          frame_count: res.frame_count ?? 0,
-          video: res.video.toString('base64'),
-          depth_png: res.depth_png?.toString('base64') ?? '',
-        };
-        return answer;
-      }
-      return sendFile(reply, res.video, mime, `${request.id}.${format}`);
-    },
+    async (request, reply) =>
+      app.jobs.serve(request, reply, image3dJob, async (): Promise<Image3dInput> => {
+        const { image, options } = await collectImage(request, 'image');
+        request.stages.enter('validate');
+        const parsed = parseOptions(Image3dOptions, options);
+        inspectImage(image, 'image', IMAGE3D_IMAGE_SIDE);
+        return { image, ...parsed };
+      }),
   );
 };
 

@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { JOB_ID, type JobRecord } from './job.js';
+
+/** An Idempotency-Key as kept: which job it made, from which request. */
+export interface KeyRecord {
+  fingerprint: string;
+  job_id: string;
+  expires_at: string;
+}
+
+/**
+ * The embedded job store: every job in memory, and each one also a JSON file under
+ * JOB_STORE_DIR/jobs, rewritten at each change. A process killed at any point finds at its
+ * next start every job it had accepted (its file was written before the 202 went out).
+ */
+export class JobStore extends EventEmitter<{ change: [JobRecord]; removed: [string] }> {
+  readonly jobs = new Map<string, JobRecord>();
+  readonly keys = new Map<string, KeyRecord>();
+  private readonly writes = new Map<string, Promise<void>>();
+  private serial = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /** Reads what an earlier process left. A file it cannot read is logged and left alone. */
+  async load(): Promise<void> {
+    for (const [sub, into] of [
+      ['jobs', (name: string, value: unknown) => JOB_ID.test(name) && this.jobs.set(name, value as JobRecord)],
+      ['idempotency', (name: string, value: unknown) => this.keys.set(Buffer.from(name, 'base64url').toString(), value as KeyRecord)],
+    ] as const) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.dir, sub));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      for (const file of names.filter((n) => n.endsWith('.json'))) {
+        try {
+          into(file.slice(0, -'.json'.length), JSON.parse(await readFile(join(this.dir, sub, file), 'utf8')));
+        } catch (err) {
+          this.log.warn({ err, file: join(this.dir, sub, file) }, 'jobs: a stored file could not be read; left as it is');
+        }
+      }
+    }
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Stores a job as it is now (a new one, or a change), and tells the listeners once it is on disk. */
+  async save(job: JobRecord): Promise<void> {
+    this.jobs.set(job.id, job);
+    await this.write('jobs', job.id, JSON.stringify(job));
+    this.emit('change', job);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.jobs.delete(id);
+    await this.write('jobs', id, undefined);
+    this.emit('removed', id);
+  }
+
+  async saveKey(key: string, record: KeyRecord): Promise<void> {
+    this.keys.set(key, record);
+    await this.write('idempotency', Buffer.from(key).toString('base64url'), JSON.stringify(record));
+  }
+
+  async removeKey(key: string): Promise<void> {
+    this.keys.delete(key);
+    await this.write('idempotency', Buffer.from(key).toString('base64url'), undefined);
+  }
+
+  /** Waits for every write begun so far. */
+  async flush(): Promise<void> {
+    await Promise.all(this.writes.values());
+  }
+
+  /**
+   * Writes (or, with undefined, deletes) one file. Writes of one file go one after another, so
+   * that an older version never lands after a newer one; each is renamed into place whole.
+   */
+  private write(sub: string, name: string, text: string | undefined): Promise<void> {
+    const path = join(this.dir, sub, `${name}.json`);
+    const previous = this.writes.get(path) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (text === undefined) return rm(path, { force: true });
+      await mkdir(join(this.dir, sub), { recursive: true });
+      const tmp = `${path}.tmp-${process.pid}-${this.serial++}`;
+      await writeFile(tmp, text);
+      await rename(tmp, path);
+    });
+    const tail = next.catch(() => undefined);
+    this.writes.set(path, tail);
+    void tail.then(() => {
+      if (this.writes.get(path) === tail) this.writes.delete(path);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,152 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { join } from 'node:path';
+import type { BackendName, Config } from '../config/schema.js';
+import { ApiError } from '../errors.js';
+import { DirBlobStore, type BlobStore } from './blob-store.js';
+import { fingerprint, idempotencyKey, IdempotencyKeys, KEY_LIFETIME_MS } from './idempotency.js';
+import { jobUrl, MAX_WAIT_S, newJobId, POLL_AFTER_S, type JobKindName, type JobRecord } from './job.js';
+import { JobStore } from './job-store.js';
+import { Jobs } from './jobs.js';
+import type { JobKind } from './kind.js';
+import { jobMetrics } from './metrics.js';
+import { pack, unpack } from './pack.js';
+import { parsePrefer } from './prefer.js';
+import jobRoutes from './routes.js';
+import { resultKey, Scheduler } from './scheduler.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: {
+      service: Jobs;
+      /** Makes a route's work available as jobs. */
+      register(kind: JobKind): void;
+      /**
+       * A route's answer: the work done now, or (with `Prefer: respond-async`) a job. The input
+       * is collected and validated first either way, so a bad request is its 4xx at once.
+       */
+      serve<I, O>(request: FastifyRequest, reply: FastifyReply, kind: JobKind<I, O>, collect: () => Promise<I>): Promise<FastifyReply | object>;
+      /** A finished job's answer: the synchronous route's, or the job's problem. */
+      answer(request: FastifyRequest, reply: FastifyReply, job: JobRecord): Promise<FastifyReply | object>;
+    };
+  }
+}
+
+/**
+ * Jobs (docs/jobs.md): long work accepted at once, stored, run in the background, and
+ * answered later by /v1/jobs. The embedded store keeps everything under JOB_STORE_DIR.
+ */
+export default fp<{ config: Config; blobs?: BlobStore }>(
+  async (app, { config, blobs: givenBlobs }) => {
+    const dir = config.jobs.storeDir;
+    const kinds = new Map<JobKindName, JobKind>();
+    const store = new JobStore(join(dir, 'jobs'), app.log);
+    await store.load();
+    const blobs = givenBlobs ?? new DirBlobStore(join(dir, 'blobs'));
+    const metrics = jobMetrics(app.metrics.registry);
+    const capacity = (backend: BackendName) => {
+      const instances = app.rpc.snapshot().filter((i) => i.backend === backend).length;
+      return Math.max(1, instances) * config.backends[backend].maxConnections;
+    };
+    const scheduler = new Scheduler({
+      store,
+      blobs,
+      rpc: app.rpc,
+      kinds,
+      config: config.jobs,
+      log: app.log,
+      capacity,
+      finished: (job) => metrics.finished(job),
+    });
+    const service = new Jobs(store, blobs, scheduler, config.jobs, app.log);
+    const keys = new IdempotencyKeys(store);
+    metrics.watch(service);
+
+    const answer = async (request: FastifyRequest, reply: FastifyReply, job: JobRecord): Promise<FastifyReply | object> => {
+      switch (job.status) {
+        case 'succeeded': {
+          const result = await blobs.get(resultKey(job.id));
+          if (!result) throw new ApiError('JOB_EXPIRED');
+          return kinds.get(job.kind)!.answer(request, reply, unpack(result), job.logid);
+        }
+        case 'failed':
+          return reply.code(job.error!.status).type('application/problem+json').send(job.error);
+        case 'canceled':
+          throw new ApiError('JOB_CANCELED');
+        case 'expired':
+          throw new ApiError('JOB_EXPIRED');
+        default:
+          throw new ApiError('JOB_NOT_FINISHED', undefined, { headers: { 'retry-after': String(POLL_AFTER_S) } });
+      }
+    };
+
+    const submit = async <I>(request: FastifyRequest, reply: FastifyReply, kind: JobKind<I>, collect: () => Promise<I>, wait: number | undefined) => {
+      const key = idempotencyKey(request.headers['idempotency-key']);
+      const claim = key === undefined ? undefined : keys.claim(request.partner, key);
+      let job: JobRecord;
+      try {
+        const input = pack(await collect());
+        const print = fingerprint(kind.name, input);
+        if (claim?.record) {
+          if (claim.record.fingerprint !== print) throw new ApiError('IDEMPOTENCY_KEY_REUSED');
+          job = store.get(claim.record.job_id)!;
+        } else {
+          const id = newJobId();
+          // The key names the job before the job exists: a process killed in between leaves a
+          // key to no job, which counts as no key.
+          if (claim) await store.saveKey(claim.scoped, { fingerprint: print, job_id: id, expires_at: new Date(Date.now() + KEY_LIFETIME_MS).toISOString() });
+          const traceparent = request.callContext().traceparent;
+          job = await service.create({
+            id,
+            kind: kind.name,
+            partner: request.partner,
+            logid: request.id,
+            clientAddr: request.ip,
+            input,
+            ...(traceparent ? { traceparent } : {}),
+          });
+          request.log.info({ job: job.id, kind: kind.name }, 'job accepted');
+        }
+      } finally {
+        if (claim && !claim.record) keys.release(claim.scoped);
+      }
+      if (wait) {
+        const now = await service.waitFinal(job.id, Math.min(wait, MAX_WAIT_S) * 1000);
+        if (now && (now.status === 'succeeded' || now.status === 'failed')) return answer(request, reply, now);
+        job = now ?? job;
+      }
+      reply.code(202).header('location', jobUrl(job.id)).header('preference-applied', 'respond-async').header('retry-after', String(POLL_AFTER_S));
+      return service.view(job);
+    };
+
+    app.decorate('jobs', {
+      service,
+      register: (kind: JobKind) => void kinds.set(kind.name, kind),
+      async serve<I, O>(request: FastifyRequest, reply: FastifyReply, kind: JobKind<I, O>, collect: () => Promise<I>) {
+        const prefer = parsePrefer(request.headers.prefer);
+        if (prefer.respondAsync) return submit(request, reply, kind, collect, prefer.wait);
+        return kind.answer(request, reply, await kind.run(app.rpc, await collect(), request.callContext()), request.id);
+      },
+      answer,
+    });
+
+    // Jobs left unfinished by an earlier process run again, once every route has said what it runs.
+    const recovered = scheduler.recover(store.jobs.values());
+    if (recovered.length > 0) app.log.info({ jobs: recovered.length }, 'jobs: unfinished jobs of an earlier run are queued again');
+    const sweep = () =>
+      Promise.all([service.sweep(), keys.sweep()]).catch((err: unknown) => app.log.error({ err }, 'jobs: expiry sweep failed'));
+    const sweeper = setInterval(sweep, Math.min(60_000, Math.max(1000, (config.jobs.resultTtlS * 1000) / 4))).unref();
+    app.addHook('onReady', async () => {
+      await sweep();
+      scheduler.tick();
+    });
+    app.addHook('onClose', async () => {
+      clearInterval(sweeper);
+      await scheduler.stop();
+      await store.flush();
+    });
+
+    await app.register(jobRoutes, { keepAliveS: config.jobs.eventsKeepAliveS });
+  },
+  { name: 'jobs', dependencies: ['rpc', 'metrics', 'partners', 'request-context'] },
+);

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import base from '../../gen/thrift/base_types.js';
+import image3d from '../../gen/thrift/image3d_types.js';
+import { fakeImage3d, type FakeBackend } from '../helpers/fake-backends.js';
+
+export interface Job {
+  id: string;
+  kind: string;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  expires_at: string | null;
+  queue_position: number | null;
+  logid: string;
+  result_url: string | null;
+  error: { code: string; status: number; logid: string; message: string } | null;
+}
+
+/** A video a gated backend answers: which request it was, readable from the bytes. */
+export const videoOf = (n: number) => Buffer.from(`video of call ${n}`);
+
+export interface GatedImage3d extends FakeBackend<image3d.RenderRequest> {
+  /** Lets the oldest waiting call (or `n` of them) answer. */
+  release(n?: number): void;
+  /** Waits until the backend has received `n` calls in all. */
+  arrived(n: number): Promise<void>;
+  /** Connections the gateway closed while a call was held. */
+  abandoned: number;
+}
+
+/** A real image3d Thrift server whose calls wait until the test releases them; `answer` may fail a call. */
+export async function gatedImage3d(answer: (n: number) => image3d.RenderResponse = okRender): Promise<GatedImage3d> {
+  const waiting: Array<() => void> = [];
+  let released = 0;
+  let calls = 0;
+  const be = await fakeImage3d(async () => {
+    const n = ++calls;
+    if (released > 0) released--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    return answer(n);
+  });
+  return Object.assign(be, {
+    abandoned: 0,
+    release(count = 1) {
+      for (let i = 0; i < count; i++) {
+        const next = waiting.shift();
+        if (next) next();
+        else released++;
+      }
+    },
+    async arrived(n: number) {
+      await until(() => be.requests.length >= n, `${n} backend calls`);
+    },
+  });
+}
+
+export const okRender = (n: number) =>
+  new image3d.RenderResponse({ video: videoOf(n), mime_type: 'video/mp4', frame_count: n, depth_png: Buffer.from('depth'), BaseResp: new base.BaseResp({ StatusCode: 0 }) });
+
+/** Waits (generously: the machine is shared) until `check` holds. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Polls a job until `status` is one of `statuses`. */
+export async function waitForStatus(url: string, id: string, statuses: string[], headers: Record<string, string> = {}): Promise<Job> {
+  let job: Job | undefined;
+  await until(async () => {
+    const res = await fetch(`${url}/v1/jobs/${id}`, { headers });
+    assert.equal(res.status, 200);
+    job = (await res.json()) as Job;
+    return statuses.includes(job.status);
+  }, `job ${id} to be ${statuses.join(' or ')}`);
+  return job!;
+}
