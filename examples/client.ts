@@ -21,6 +21,16 @@ export interface Face {
   landmarks: Array<[number, number]>;
 }
 
+/** A job (long work accepted at once): see docs/jobs.md. */
+export interface Job {
+  id: string;
+  kind: 'arscan' | 'image3d';
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'expired';
+  queue_position: number | null;
+  logid: string;
+  result_url: string | null;
+}
+
 export class Visiongate {
   constructor(
     private readonly baseUrl = 'http://localhost:8080',
@@ -52,10 +62,44 @@ export class Visiongate {
     return new Uint8Array(await (await this.post('/v1/arscan/models', form)).arrayBuffer());
   }
 
-  private async post(path: string, body: Uint8Array | FormData, contentType?: string): Promise<Response> {
-    const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+  /**
+   * The same reconstruction as a job: answered at once (202) with the job, whose result is
+   * fetched later (see waitForJob). A retry with the same idempotency key gives the same job.
+   */
+  async submitArscanJob(photos: Array<{ name: string; data: Uint8Array }>, format: 'glb' | 'obj' = 'glb', idempotencyKey?: string): Promise<Job> {
+    const form = new FormData();
+    for (const photo of photos) form.append('images', new Blob([photo.data]), photo.name);
+    form.set('format', format);
+    const headers: Record<string, string> = { prefer: 'respond-async', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) };
+    return (await (await this.request('POST', '/v1/arscan/models', form, headers)).json()) as Job;
+  }
+
+  /**
+   * Polls a job until it has finished (waiting as its `Retry-After` says), then returns its
+   * result: the bytes the synchronous route would have answered. A failed job throws its
+   * problem as a VisiongateError; so does a canceled or expired one.
+   */
+  async waitForJob(job: Job, { timeoutMs = 15 * 60_000 } = {}): Promise<Uint8Array> {
+    const deadline = Date.now() + timeoutMs;
+    let current = job;
+    while (current.status === 'queued' || current.status === 'running') {
+      if (Date.now() > deadline) throw new Error(`job ${job.id} did not finish within ${timeoutMs} ms`);
+      const res = await this.request('GET', `/v1/jobs/${job.id}`);
+      current = (await res.json()) as Job;
+      const after = Number(res.headers.get('retry-after') ?? 1);
+      if (current.status === 'queued' || current.status === 'running') await new Promise((r) => setTimeout(r, Math.min(after, 5) * 1000));
+    }
+    return new Uint8Array(await (await this.request('GET', `/v1/jobs/${job.id}/result`)).arrayBuffer());
+  }
+
+  private post(path: string, body: Uint8Array | FormData, contentType?: string): Promise<Response> {
+    return this.request('POST', path, body, contentType ? { 'content-type': contentType } : {});
+  }
+
+  private async request(method: string, path: string, body?: Uint8Array | FormData, extra: Record<string, string> = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...extra };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    const res = await fetch(`${this.baseUrl}${path}`, { method: 'POST', headers, body });
+    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, ...(body ? { body } : {}) });
     if (res.ok) return res;
     const problem = (await res.json().catch(() => ({}))) as { code?: string; message?: string; logid?: string };
     throw new VisiongateError(res.status, problem.code ?? 'UNKNOWN', problem.message ?? res.statusText, problem.logid ?? res.headers.get('x-tt-logid') ?? '');
@@ -75,6 +119,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const model = await client.arscanModel(readdirSync(photos).map((name) => ({ name, data: readFileSync(new URL(name, photos)) })));
   writeFileSync('model.zip', model);
   console.log(`arscan: ${model.length} bytes, saved as model.zip`);
+  const job = await client.submitArscanJob(readdirSync(photos).map((name) => ({ name, data: readFileSync(new URL(name, photos)) })));
+  const jobModel = await client.waitForJob(job);
+  console.log(`arscan as a job (${job.id}): ${jobModel.length} bytes`);
   try {
     await client.keypoints(new TextEncoder().encode('not a photo'));
   } catch (err) {

@@ -19,7 +19,7 @@ describe('examples/ against the gateway with its reference backends', () => {
   let server: ServerProcess;
   const out = mkdtempSync(join(tmpdir(), 'vg-examples-'));
   before(async () => {
-    server = await startServerProcess({});
+    server = await startServerProcess({ JOB_STORE_DIR: join(out, 'jobs') });
   });
   after(() => {
     server.child.kill('SIGTERM');
@@ -30,7 +30,7 @@ describe('examples/ against the gateway with its reference backends', () => {
 
   test('a curl script for every route and input form, each answered', { skip: NO_CURL }, async () => {
     const scripts = readdirSync(join(examples, 'curl')).filter((f) => f.endsWith('.sh') && f !== 'common.sh');
-    assert.equal(scripts.length, 11);
+    assert.equal(scripts.length, 12);
     for (const form of ['json', 'multipart', 'raw']) {
       const answer = JSON.parse(await script(`keypoints-${form}.sh`)) as { faces: Array<{ landmarks: unknown[] }> };
       assert.equal(answer.faces.length, 1, form);
@@ -51,6 +51,8 @@ describe('examples/ against the gateway with its reference backends', () => {
       assert.equal(saved(file!).subarray(0, 2).toString(), 'PK', name);
     }
     assert.match(await script('arscan-json-images.sh'), /"vertex_count":\d+/);
+    assert.match(await script('jobs-flow.sh'), /^job: \/v1\/jobs\/job_.*status: succeeded\nmodel: /s);
+    assert.equal(saved('model-job.zip').subarray(0, 2).toString(), 'PK');
   });
 
   test('a refused request makes a script fail, printing the problem', { skip: NO_CURL }, async () => {
@@ -66,6 +68,7 @@ describe('examples/ against the gateway with its reference backends', () => {
     assert.match(stdout, /keypoints: 1 face\(s\), first with 106 landmarks/);
     assert.match(stdout, /image3d: \d+ bytes/);
     assert.match(stdout, /arscan: \d+ bytes/);
+    assert.match(stdout, /arscan as a job \(job_[\w-]+\): \d+ bytes/);
     assert.match(stdout, /and a refusal: 415 UNSUPPORTED_IMAGE_FORMAT: .*\(logid \w+\)/);
   });
 });
