@@ -38,10 +38,14 @@ declare module 'fastify' {
  */
 export default fp<{ config: Config; blobs?: BlobStore }>(
   async (app, { config, blobs: givenBlobs }) => {
+    // Worker processes (WORKERS > 1) cannot share the embedded store: without REDIS_URL they
+    // do the work while the request waits, as RFC 7240 allows a server to ignore a preference.
+    const embeddedShared = config.workers > 1 && !config.redisUrl;
+    if (embeddedShared) app.log.warn('jobs: off with WORKERS > 1 and no REDIS_URL; Prefer: respond-async is answered synchronously');
     const dir = config.jobs.storeDir;
     const kinds = new Map<JobKindName, JobKind>();
     const store = new JobStore(join(dir, 'jobs'), app.log);
-    await store.load();
+    if (!embeddedShared) await store.load();
     const blobs = givenBlobs ?? new DirBlobStore(join(dir, 'blobs'));
     const metrics = jobMetrics(app.metrics.registry);
     const capacity = (backend: BackendName) => {
@@ -124,7 +128,7 @@ export default fp<{ config: Config; blobs?: BlobStore }>(
       register: (kind: JobKind) => void kinds.set(kind.name, kind),
       async serve<I, O>(request: FastifyRequest, reply: FastifyReply, kind: JobKind<I, O>, collect: () => Promise<I>) {
         const prefer = parsePrefer(request.headers.prefer);
-        if (prefer.respondAsync) return submit(request, reply, kind, collect, prefer.wait);
+        if (prefer.respondAsync && !embeddedShared) return submit(request, reply, kind, collect, prefer.wait);
         return kind.answer(request, reply, await kind.run(app.rpc, await collect(), request.callContext()), request.id);
       },
       answer,
@@ -137,6 +141,7 @@ export default fp<{ config: Config; blobs?: BlobStore }>(
       Promise.all([service.sweep(), keys.sweep()]).catch((err: unknown) => app.log.error({ err }, 'jobs: expiry sweep failed'));
     const sweeper = setInterval(sweep, Math.min(60_000, Math.max(1000, (config.jobs.resultTtlS * 1000) / 4))).unref();
     app.addHook('onReady', async () => {
+      if (embeddedShared) return;
       await sweep();
       scheduler.tick();
     });
