@@ -85,7 +85,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(rpc, { config });
   await app.register(docs);
   await app.register(health, { backends: config.backends });
-  await app.register(jobs, { config });
+  await app.register(jobs, { config, keys: opts.keys });
   await app.register(keypoints);
   await app.register(image3d);
   await app.register(arscan, { config });

@@ -143,6 +143,14 @@ export const configSchema = z
     JOBS_MAX_QUEUED_PER_PARTNER: int(1, 1_000_000).default(100),
     JOBS_MAX_RUNNING_PER_PARTNER: int(1, 100_000).default(4),
     JOB_EVENTS_KEEPALIVE_S: int(1, 3600).default(15),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+    // The Standard Webhooks schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    WEBHOOK_RETRY_DELAYS_S: z
+      .string()
+      .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'must be comma-separated seconds, such as 5,300,1800')
+      .transform((v) => v.split(',').map(Number))
+      .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+    WEBHOOK_TIMEOUT_S: int(1, 300).default(10),
     RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
     RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
     RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
@@ -235,6 +243,13 @@ export const configSchema = z
       maxRunningPerPartner: e.JOBS_MAX_RUNNING_PER_PARTNER,
       /** Seconds between keep-alive comments on an events stream. */
       eventsKeepAliveS: e.JOB_EVENTS_KEEPALIVE_S,
+      webhooks: {
+        /** Whether webhook URLs may point at loopback, private or link-local addresses. */
+        allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
+        /** Seconds before each retry of a failed delivery; past the last, it is given up. */
+        retryDelaysS: e.WEBHOOK_RETRY_DELAYS_S,
+        timeoutS: e.WEBHOOK_TIMEOUT_S,
+      },
     },
   }));
 

@@ -30,27 +30,35 @@ export class JobStore extends EventEmitter<{ change: [JobRecord]; removed: [stri
     this.setMaxListeners(0);
   }
 
-  /** Reads what an earlier process left. A file it cannot read is logged and left alone. */
+  /** Reads what an earlier process left. */
   async load(): Promise<void> {
-    for (const [sub, into] of [
-      ['jobs', (name: string, value: unknown) => JOB_ID.test(name) && this.jobs.set(name, value as JobRecord)],
-      ['idempotency', (name: string, value: unknown) => this.keys.set(Buffer.from(name, 'base64url').toString(), value as KeyRecord)],
-    ] as const) {
-      let names: string[];
+    for (const [name, job] of await this.records<JobRecord>('jobs')) if (JOB_ID.test(name)) this.jobs.set(name, job);
+    for (const [name, key] of await this.records<KeyRecord>('idempotency')) this.keys.set(Buffer.from(name, 'base64url').toString(), key);
+  }
+
+  /** The records of one kind (a folder) by name. A file that cannot be read is logged and left alone. */
+  async records<T>(sub: string): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, sub));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+      throw err;
+    }
+    for (const file of names.filter((n) => n.endsWith('.json'))) {
       try {
-        names = await readdir(join(this.dir, sub));
+        out.set(file.slice(0, -'.json'.length), JSON.parse(await readFile(join(this.dir, sub, file), 'utf8')) as T);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
-      for (const file of names.filter((n) => n.endsWith('.json'))) {
-        try {
-          into(file.slice(0, -'.json'.length), JSON.parse(await readFile(join(this.dir, sub, file), 'utf8')));
-        } catch (err) {
-          this.log.warn({ err, file: join(this.dir, sub, file) }, 'jobs: a stored file could not be read; left as it is');
-        }
+        this.log.warn({ err, file: join(this.dir, sub, file) }, 'jobs: a stored file could not be read; left as it is');
       }
     }
+    return out;
+  }
+
+  /** Stores (or, with undefined, deletes) one record of another kind, such as a webhook delivery. */
+  saveRecord(sub: string, name: string, value: unknown): Promise<void> {
+    return this.write(sub, name, value === undefined ? undefined : JSON.stringify(value));
   }
 
   get(id: string): JobRecord | undefined {

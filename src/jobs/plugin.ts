@@ -9,11 +9,13 @@ import { jobUrl, MAX_WAIT_S, newJobId, POLL_AFTER_S, type JobKindName, type JobR
 import { JobStore } from './job-store.js';
 import { Jobs } from './jobs.js';
 import type { JobKind } from './kind.js';
+import type { KeyRing } from '../partners/api-keys.js';
 import { jobMetrics } from './metrics.js';
 import { pack, unpack } from './pack.js';
 import { parsePrefer } from './prefer.js';
 import jobRoutes from './routes.js';
 import { resultKey, Scheduler } from './scheduler.js';
+import { Webhooks } from './webhooks.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,15 +38,15 @@ declare module 'fastify' {
  * Jobs (docs/jobs.md): long work accepted at once, stored, run in the background, and
  * answered later by /v1/jobs. The embedded store keeps everything under JOB_STORE_DIR.
  */
-export default fp<{ config: Config; blobs?: BlobStore }>(
-  async (app, { config, blobs: givenBlobs }) => {
+export default fp<{ config: Config; keys: KeyRing | undefined; blobs?: BlobStore }>(
+  async (app, { config, keys: keyRing, blobs: givenBlobs }) => {
     // Worker processes (WORKERS > 1) cannot share the embedded store: without REDIS_URL they
     // do the work while the request waits, as RFC 7240 allows a server to ignore a preference.
     const embeddedShared = config.workers > 1 && !config.redisUrl;
     if (embeddedShared) app.log.warn('jobs: off with WORKERS > 1 and no REDIS_URL; Prefer: respond-async is answered synchronously');
     const dir = config.jobs.storeDir;
     const kinds = new Map<JobKindName, JobKind>();
-    const store = new JobStore(join(dir, 'jobs'), app.log);
+    const store = new JobStore(dir, app.log);
     if (!embeddedShared) await store.load();
     const blobs = givenBlobs ?? new DirBlobStore(join(dir, 'blobs'));
     const metrics = jobMetrics(app.metrics.registry);
@@ -65,6 +67,16 @@ export default fp<{ config: Config; blobs?: BlobStore }>(
     const service = new Jobs(store, blobs, scheduler, config.jobs, app.log);
     const keys = new IdempotencyKeys(store);
     metrics.watch(service);
+    const webhooks = new Webhooks({
+      store,
+      webhookOf: (partner) => keyRing?.partners.get(partner)?.webhook,
+      config: config.jobs.webhooks,
+      log: app.log,
+      counted: metrics.delivery,
+    });
+    store.on('change', (job) => {
+      webhooks.changed(job, service.view(job)).catch((err: unknown) => app.log.error({ err, job: job.id }, 'jobs: a webhook could not be queued'));
+    });
 
     const answer = async (request: FastifyRequest, reply: FastifyReply, job: JobRecord): Promise<FastifyReply | object> => {
       switch (job.status) {
@@ -142,11 +154,13 @@ export default fp<{ config: Config; blobs?: BlobStore }>(
     const sweeper = setInterval(sweep, Math.min(60_000, Math.max(1000, (config.jobs.resultTtlS * 1000) / 4))).unref();
     app.addHook('onReady', async () => {
       if (embeddedShared) return;
+      await webhooks.start();
       await sweep();
       scheduler.tick();
     });
     app.addHook('onClose', async () => {
       clearInterval(sweeper);
+      webhooks.stop();
       await scheduler.stop();
       await store.flush();
     });

@@ -15,10 +15,18 @@ export interface PartnerLimits {
   maxConcurrent: number;
 }
 
+/** Where a partner's job notifications go, signed with its secret (Standard Webhooks). */
+export interface PartnerWebhook {
+  url: string;
+  /** `whsec_` and the base64 key. */
+  secret: string;
+}
+
 export interface Partner {
   id: string;
   /** This partner's own limits, where they differ from the defaults. */
   limits: Partial<PartnerLimits>;
+  webhook?: PartnerWebhook;
 }
 
 const HASH = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits (npm run api-key -- hash KEY)');
@@ -33,6 +41,15 @@ export const KeysFileSchema = z.strictObject({
       revoked_keys: z.array(HASH).default([]),
       requests_per_second: limit,
       max_concurrent: limit,
+      webhook: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+          secret: z
+            .string()
+            .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be "whsec_" and base64')
+            .refine((s) => Buffer.from(s.slice('whsec_'.length), 'base64').length >= 24, 'must hold at least 24 random bytes (Standard Webhooks)'),
+        })
+        .optional(),
     }),
   ),
 });
@@ -91,6 +108,8 @@ export function loadKeyRing(file: string | undefined, inline: string | undefined
       };
       for (const hash of p.keys) ring.add(id, hash, false, limits);
       for (const hash of p.revoked_keys) ring.add(id, hash, true, limits);
+      const partner = ring.partners.get(id);
+      if (partner && p.webhook) partner.webhook = p.webhook;
     }
   }
   for (const item of inline ? inline.split(',').map((s) => s.trim()).filter(Boolean) : []) {

@@ -136,6 +136,7 @@ describe('jobs on the embedded store', () => {
     be.release();
     await waitForStatus(gw.url, job.id, ['succeeded']);
     assert.ok(existsSync(join(dir, 'blobs', job.id, 'result')));
+    assert.ok(existsSync(join(dir, 'jobs', `${job.id}.json`)));
     assert.equal((await fetch(`${gw.url}/v1/jobs/${job.id}`, { method: 'DELETE' })).status, 204);
     await expectProblem(await fetch(`${gw.url}/v1/jobs/${job.id}`), 404, 'JOB_NOT_FOUND');
     assert.ok(!existsSync(join(dir, 'blobs', job.id)));
