@@ -6,6 +6,7 @@ import { logIdFor, newLogId } from './logid.js';
 import type { KeyRing } from './partners/api-keys.js';
 import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
 import clientAddress from './plugins/client-address.js';
+import cors from './plugins/cors.js';
 import docs from './plugins/docs.js';
 import drain from './plugins/drain.js';
 import errorHandler from './plugins/error-handler.js';
@@ -72,6 +73,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(clientAddress, { trusted: config.trustProxy !== undefined });
   await app.register(stages);
   await app.register(requestContext);
+  await app.register(cors, { origins: config.corsOrigins });
   await app.register(partners, { keys: opts.keys });
   await app.register(drain);
   await app.register(errorHandler);

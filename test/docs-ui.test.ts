@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startArscanBackend } from '../src/backends/arscan/server.js';
 import { startImage3dBackend } from '../src/backends/image3d/server.js';
 import { startKeypointBackend } from '../src/backends/keypoint/server.js';
 import { hashKey } from '../src/partners/api-keys.js';
 import type { RunningServer } from '../src/backends/thrift-server.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { findTool, requireTool } from './helpers/tools.js';
+import { launchChromium, NO_CHROMIUM } from './helpers/chromium.js';
 
-const NO_CHROMIUM = requireTool('chromium', 'chromium');
-
-/** Headless, with the flags this closed network needs (no background fetches to refuse). */
-const launchChromium = () =>
-  chromium.launch({
-    executablePath: findTool('chromium'),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 
 const astronaut = fileURLToPath(new URL('./fixtures/astronaut.png', import.meta.url));
 
