@@ -166,6 +166,7 @@ export class Scheduler {
         ...(job.partner === 'anonymous' ? {} : { partner: job.partner }),
         ...(job.traceparent ? { traceparent: job.traceparent } : {}),
         log: jobLog,
+        signal: run.controller.signal,
       };
       const output = await kinds.get(job.kind)!.run(rpc, unpack(input), ctx);
       if (run.abandoned) return;

@@ -93,18 +93,18 @@ export class Backend {
    * refused, or its connection found dead before writing) is tried once more on another
    * instance; a call that was sent is not: the backend may be doing the (expensive) work.
    */
-  async call(method: string, request: unknown, deadline: number, onInstance: (address: string) => void): Promise<unknown> {
+  async call(method: string, request: unknown, deadline: number, onInstance: (address: string) => void, signal?: AbortSignal): Promise<unknown> {
     const probe = this.panicProbe();
     const first = probe ?? this.pick();
     onInstance(first.pool.address);
     try {
-      return await this.attempt(first, method, request, deadline, probe !== undefined);
+      return await this.attempt(first, method, request, deadline, probe !== undefined, signal);
     } catch (err) {
       const unsent = err instanceof RpcError && !err.sent && (err.kind === 'unavailable' || err.kind === 'connection-lost');
       const second = unsent ? this.pick(first, false) : undefined;
       if (!second) throw err;
       onInstance(second.pool.address);
-      return this.attempt(second, method, request, deadline);
+      return this.attempt(second, method, request, deadline, false, signal);
     }
   }
 
@@ -146,14 +146,16 @@ export class Backend {
     return this.instances.reduce((a, b) => (b.health.msUntilRetry() < a.health.msUntilRetry() ? b : a));
   }
 
-  private async attempt(instance: Instance, method: string, request: unknown, deadline: number, forceProbe = false): Promise<unknown> {
+  private async attempt(instance: Instance, method: string, request: unknown, deadline: number, forceProbe = false, signal?: AbortSignal): Promise<unknown> {
     instance.health.callStarted(forceProbe);
     try {
-      const result = await instance.pool.call(method, request, deadline);
+      const result = await instance.pool.call(method, request, deadline, signal);
       instance.health.succeeded();
       return result;
     } catch (err) {
-      this.recordFailure(instance, err);
+      // A call the gateway abandoned says nothing about the instance.
+      if (signal?.aborted) instance.health.inconclusive();
+      else this.recordFailure(instance, err);
       throw err;
     }
   }

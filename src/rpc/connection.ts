@@ -89,9 +89,18 @@ export class Connection {
     return this.dead === undefined && this.current === undefined;
   }
 
-  call(method: string, request: unknown, deadline: number): Promise<unknown> {
+  /** `signal`: aborting it abandons the call, and closes the connection (Thrift has no cancel). */
+  call(method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<unknown> {
     if (this.dead) return Promise.reject(new RpcError(this.dead.kind, this.dead.message, false));
     if (this.current) throw new Error('Connection.call while a call is in flight');
+    if (signal?.aborted) return Promise.reject(abandoned());
+    if (!signal) return this.send(method, request, deadline);
+    const onAbort = () => this.fail(abandoned());
+    signal.addEventListener('abort', onAbort, { once: true });
+    return this.send(method, request, deadline).finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  private send(method: string, request: unknown, deadline: number): Promise<unknown> {
     this.seqid = this.seqid >= MAX_SEQID ? 1 : this.seqid + 1;
     this.head = Buffer.alloc(0);
     return new Promise((resolve, reject) => {
@@ -185,3 +194,6 @@ export class Connection {
     this.onDead?.();
   }
 }
+
+/** A call its caller gave up on: counted as sent, so it is never tried again elsewhere. */
+const abandoned = () => new RpcError('connection-lost', 'the call was abandoned by the gateway', true);

@@ -40,12 +40,12 @@ export class InstancePool {
     this.address = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
   }
 
-  async call(method: string, request: unknown, deadline: number): Promise<unknown> {
+  async call(method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<unknown> {
     this.inFlight++;
     try {
       const conn = await this.acquire(deadline);
       try {
-        return await conn.call(method, request, deadline);
+        return await conn.call(method, request, deadline, signal);
       } finally {
         this.release(conn);
       }

@@ -11,6 +11,8 @@ export interface CallContext {
   partner?: string;
   traceparent?: string;
   log: FastifyBaseLogger;
+  /** Aborted when the caller gives up (a canceled job): the call is abandoned and its connection closed. */
+  signal?: AbortSignal;
   /** Where the request's time goes: told when the backend call starts and ends. */
   stage?(stage: 'rpc' | 'encode'): void;
 }
@@ -48,7 +50,7 @@ export class RpcClient {
       ]),
     ) as Record<BackendName, Backend>;
     const transport: CallNext = (call) =>
-      this.backends[call.backend].call(call.method, call.request, call.deadline, (address) => (call.instance = address));
+      this.backends[call.backend].call(call.method, call.request, call.deadline, (address) => (call.instance = address), call.ctx.signal);
     // The first interceptor is the outermost.
     this.invoke = interceptors.reduceRight<CallNext>((next, interceptor) => interceptor(next), transport);
   }

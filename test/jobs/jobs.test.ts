@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import { hashKey } from '../../src/partners/api-keys.js';
+import { rawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
@@ -298,4 +299,25 @@ describe('jobs belong to their partner, and a partner\'s share is bounded', () =
     assert.equal((await accepted(await submit(gw, { key: KEYS.acme, idempotencyKey: 'order-2' }))).id, slowJob.id);
     be.release(10);
   });
+});
+
+test('cancel reaches the backend: the running call\'s connection is closed at once, long before its deadline', async () => {
+  // A backend that reads the call and never answers.
+  const be = await rawBackend(() => {});
+  const gw = await startGateway({ IMAGE3D_BACKENDS: be.address, IMAGE3D_TIMEOUT_MS: '600000', JOB_STORE_DIR: storeDir() });
+  try {
+    const job = await accepted(await submit(gw));
+    await until(() => be.frames === 1, 'the call to reach the backend');
+    assert.equal(be.closes, 0);
+    assert.equal((await fetch(`${gw.url}/v1/jobs/${job.id}/cancel`, { method: 'POST' })).status, 202);
+    await until(() => be.closes === 1, 'the backend connection to be closed');
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /^visiongate_backend_calls_in_flight\{backend="image3d",instance="[^"]+"\} 0$/m);
+    // Abandoned on purpose: the instance is not ejected for it.
+    assert.doesNotMatch(metrics, /^visiongate_backend_ejections_total\{backend="image3d"/m);
+    assert.equal((await waitForStatus(gw.url, job.id, ['canceled'])).status, 'canceled');
+  } finally {
+    await gw.close();
+    await be.close();
+  }
 });
