@@ -19,6 +19,9 @@ COPY --from=build /app/dist ./dist
 COPY gen ./gen
 COPY idl ./idl
 COPY assets ./assets
+# Jobs (docs/jobs.md) are kept on disk; /app belongs to root, so a directory the node user owns.
+RUN mkdir -p /var/lib/visiongate && chown node:node /var/lib/visiongate
+ENV JOB_STORE_DIR=/var/lib/visiongate/jobs
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -77,6 +77,9 @@ test('docker-compose.yml: every service restarts on failure and has CPU and memo
   // The gateway's memory holds the request bodies it admits at once, and the process besides.
   const config = gatewayConfig();
   assert.ok(bytes(services.gateway!.deploy!.resources!.limits!.memory!) >= config.maxInflightBytes + bytes('512Mi'), 'gateway memory covers MAX_INFLIGHT_REQUEST_BYTES');
+  // Jobs are written to a volume of the replica's own, not into the image (its /app belongs to root).
+  const jobsVolume = services.gateway!.volumes!.find((v) => !v.includes(':') && config.jobs.storeDir.startsWith(`${v}/`));
+  assert.ok(jobsVolume, 'JOB_STORE_DIR in an anonymous volume, one per replica');
   // Stopping waits for the drain: readiness 503 for DRAIN_DELAY_MS, then requests in flight for up to DRAIN_TIMEOUT_MS.
   assert.ok(milliseconds(services.gateway!.stop_grace_period!) > config.drainDelayMs + config.drainTimeoutMs, 'stop_grace_period covers the drain');
 });
@@ -128,6 +131,10 @@ test('Dockerfile: multi-stage, production dependencies only, not root, started a
   assert.equal(dockerfile.match(/^FROM /gm)!.length, 2);
   assert.match(dockerfile, /npm ci --omit=dev/);
   assert.match(dockerfile, /^USER node$/m);
+  // The node user can write its jobs where JOB_STORE_DIR says by default.
+  const jobs = /^ENV JOB_STORE_DIR=(\S+)$/m.exec(dockerfile)![1]!;
+  const owned = /^RUN mkdir -p (\S+) && chown node:node \1$/m.exec(dockerfile)![1]!;
+  assert.ok(jobs.startsWith(`${owned}/`), `${jobs} is inside ${owned}`);
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const started = /^CMD \["node", (.*)\]$/m.exec(dockerfile)![1]!.replace(/"/g, '').split(', ').join(' ');
   assert.equal(`exec node ${started}`, pkg.scripts.start);

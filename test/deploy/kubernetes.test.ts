@@ -94,6 +94,11 @@ test('the gateway: a production configuration, probed on /readyz and /healthz, s
   assert.ok(podSpec(gateway).terminationGracePeriodSeconds! * 1000 > config.drainDelayMs + config.drainTimeoutMs, 'the kubelet waits for the drain');
   assert.ok(config.drainTimeoutMs >= config.backends.arscan.timeoutMs, 'a rollout lets an arscan call finish');
   assert.ok(bytes(String(gatewayContainer.resources!.limits!.memory)) >= config.maxInflightBytes + bytes('512Mi'), 'memory covers MAX_INFLIGHT_REQUEST_BYTES');
+  // The root file system is read-only: the jobs go to a writable volume.
+  assert.equal(gatewayContainer.securityContext?.readOnlyRootFilesystem, true);
+  const jobsMount = gatewayContainer.volumeMounts!.find((m) => config.jobs.storeDir.startsWith(`${m.mountPath}/`));
+  assert.ok(jobsMount && !jobsMount.readOnly, 'JOB_STORE_DIR in a writable volume');
+  assert.equal(podSpec(gateway).securityContext?.fsGroup, podSpec(gateway).securityContext?.runAsUser, 'its files belong to the gateway user');
   assert.equal(gateway.spec.template.metadata.annotations['prometheus.io/port'], String(config.metricsPort));
   assert.ok(gatewayContainer.ports!.some((p) => p.containerPort === config.metricsPort));
 });

@@ -64,6 +64,9 @@ test('systemd unit: stop sends SIGTERM to the gateway and waits longer than its 
     assert.ok(milliseconds(one('TimeoutStopSec')) > config.drainDelayMs + config.drainTimeoutMs, `TimeoutStopSec > ${config.drainDelayMs} + ${config.drainTimeoutMs} ms`);
   }
   assert.equal(one('EnvironmentFile'), '/etc/visiongate/visiongate.env');
+  // ProtectSystem=strict leaves only the StateDirectory writable: the jobs go there.
+  assert.equal(one('ProtectSystem'), 'strict');
+  assert.ok(loadConfig(env).jobs.storeDir.startsWith(`/var/lib/${one('StateDirectory')}/`), 'JOB_STORE_DIR in the StateDirectory');
 });
 
 test('systemd unit: systemd itself reads every setting', { skip: requireTool('systemd-analyze', 'systemd') }, async () => {
