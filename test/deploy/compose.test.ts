@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import Fastify from 'fastify';
 import { parse } from 'yaml';
 import { loadConfig, loadKeys } from '../../src/config/load.js';
 import { bytes, milliseconds, readRepoFile as read, repoPath } from '../helpers/deploy-files.js';
@@ -111,6 +112,9 @@ test('docker-compose.yml: nginx re-resolves the replicas and is the one proxy th
   assert.match(conf, /proxy_request_buffering off;/);
   assert.match(conf, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
   assert.match(conf, /proxy_set_header X-Real-IP \$remote_addr;/);
+  // nginx lets an idle connection go before the gateway would close it under a request.
+  const keepalive = milliseconds(/^\s*keepalive_timeout (\S+);$/m.exec(conf)![1]!);
+  assert.ok(keepalive < Fastify().initialConfig.keepAliveTimeout!, 'nginx keepalive_timeout under fastify\'s');
   // TRUST_PROXY names nginx's fixed address, inside the network's subnet.
   const address = nginx.networks!.default!.ipv4_address!;
   assert.equal(services.gateway!.environment!.TRUST_PROXY, address);
