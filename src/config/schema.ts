@@ -151,6 +151,11 @@ export const configSchema = z
       .transform((v) => v.split(',').map(Number))
       .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
     WEBHOOK_TIMEOUT_S: int(1, 300).default(10),
+    JOB_S3_BUCKET: z.string().min(1).optional(),
+    JOB_S3_PREFIX: z.string().default('visiongate/jobs/'),
+    JOB_S3_REGION: z.string().min(1).default('us-east-1'),
+    JOB_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    JOB_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
     RPC_EJECT_AFTER_FAILURES: int(1, 1000).default(3),
     RPC_EJECT_BASE_MS: int(1, 3_600_000).default(1000),
     RPC_EJECT_MAX_MS: int(1, 3_600_000).default(30_000),
@@ -243,6 +248,10 @@ export const configSchema = z
       maxRunningPerPartner: e.JOBS_MAX_RUNNING_PER_PARTNER,
       /** Seconds between keep-alive comments on an events stream. */
       eventsKeepAliveS: e.JOB_EVENTS_KEEPALIVE_S,
+      /** Inputs and results in an S3 bucket instead of JOB_STORE_DIR/blobs; undefined: the directory. */
+      s3: e.JOB_S3_BUCKET
+        ? { bucket: e.JOB_S3_BUCKET, prefix: e.JOB_S3_PREFIX, region: e.JOB_S3_REGION, endpoint: e.JOB_S3_ENDPOINT, forcePathStyle: e.JOB_S3_FORCE_PATH_STYLE === 'true' }
+        : undefined,
       webhooks: {
         /** Whether webhook URLs may point at loopback, private or link-local addresses. */
         allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',

@@ -14,6 +14,7 @@ import { jobMetrics } from './metrics.js';
 import { pack, unpack } from './pack.js';
 import { parsePrefer } from './prefer.js';
 import jobRoutes from './routes.js';
+import { S3BlobStore } from './s3-blob-store.js';
 import { resultKey, Scheduler } from './scheduler.js';
 import { Webhooks } from './webhooks.js';
 
@@ -38,8 +39,8 @@ declare module 'fastify' {
  * Jobs (docs/jobs.md): long work accepted at once, stored, run in the background, and
  * answered later by /v1/jobs. The embedded store keeps everything under JOB_STORE_DIR.
  */
-export default fp<{ config: Config; keys: KeyRing | undefined; blobs?: BlobStore }>(
-  async (app, { config, keys: keyRing, blobs: givenBlobs }) => {
+export default fp<{ config: Config; keys: KeyRing | undefined }>(
+  async (app, { config, keys: keyRing }) => {
     // Worker processes (WORKERS > 1) cannot share the embedded store: without REDIS_URL they
     // do the work while the request waits, as RFC 7240 allows a server to ignore a preference.
     const embeddedShared = config.workers > 1 && !config.redisUrl;
@@ -48,7 +49,8 @@ export default fp<{ config: Config; keys: KeyRing | undefined; blobs?: BlobStore
     const kinds = new Map<JobKindName, JobKind>();
     const store = new JobStore(dir, app.log);
     if (!embeddedShared) await store.load();
-    const blobs = givenBlobs ?? new DirBlobStore(join(dir, 'blobs'));
+    const s3 = config.jobs.s3 && new S3BlobStore(config.jobs.s3);
+    const blobs: BlobStore = s3 ?? new DirBlobStore(join(dir, 'blobs'));
     const metrics = jobMetrics(app.metrics.registry);
     const capacity = (backend: BackendName) => {
       const instances = app.rpc.snapshot().filter((i) => i.backend === backend).length;
@@ -154,6 +156,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined; blobs?: BlobStore
     const sweeper = setInterval(sweep, Math.min(60_000, Math.max(1000, (config.jobs.resultTtlS * 1000) / 4))).unref();
     app.addHook('onReady', async () => {
       if (embeddedShared) return;
+      await s3?.check();
       await webhooks.start();
       await sweep();
       scheduler.tick();
@@ -163,6 +166,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined; blobs?: BlobStore
       webhooks.stop();
       await scheduler.stop();
       await store.flush();
+      s3?.close();
     });
 
     await app.register(jobRoutes, { keepAliveS: config.jobs.eventsKeepAliveS });
