@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import type { IContainer, IPodSpec, IProbe } from 'kubernetes-models/v1';
@@ -18,6 +18,7 @@ const KINDS: Record<string, { validate(data: unknown): void }> = {
   'apps/v1/StatefulSet': { validate: (d) => new StatefulSet(d as StatefulSet).validate() },
   'autoscaling/v2/HorizontalPodAutoscaler': { validate: (d) => new HorizontalPodAutoscaler(d as HorizontalPodAutoscaler).validate() },
   'networking.k8s.io/v1/Ingress': { validate: (d) => new Ingress(d as Ingress).validate() },
+  'networking.k8s.io/v1/NetworkPolicy': { validate: (d) => new NetworkPolicy(d as NetworkPolicy).validate() },
   'policy/v1/PodDisruptionBudget': { validate: (d) => new PodDisruptionBudget(d as PodDisruptionBudget).validate() },
   'v1/Namespace': { validate: (d) => new Namespace(d as Namespace).validate() },
   'v1/Service': { validate: (d) => new Service(d as Service).validate() },
@@ -151,4 +152,43 @@ test('Redis: what REDIS_URL names, keeping jobs (noeviction, append-only on a vo
   assert.equal(option('appendonly'), 'yes');
   assert.ok(bytes(option('maxmemory')) < bytes(String(container.resources!.limits!.memory)), 'maxmemory under the container limit');
   assert.ok(container.volumeMounts!.some((m) => m.mountPath === '/data' && redis.spec.volumeClaimTemplates.some((c: { metadata: { name: string } }) => c.metadata.name === m.name)));
+});
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+/** Whether a label selector picks these labels (the In operator is the only one deploy/ uses). */
+const selects = (selector: LabelSelector, labels: Record<string, string>) =>
+  matches(selector.matchLabels ?? {}, labels) &&
+  (selector.matchExpressions ?? []).every((e) => {
+    assert.equal(e.operator, 'In');
+    return e.values!.includes(labels[e.key]!);
+  });
+
+test('network policies: the gateway only from the ingress controller (so TRUST_PROXY cannot be abused), backends and Redis only from the gateway', () => {
+  interface Rule {
+    from: Array<{ podSelector?: LabelSelector; namespaceSelector?: LabelSelector }>;
+    ports: Array<{ port: string }>;
+  }
+  const policies = manifests.filter((m) => m.kind === 'NetworkPolicy');
+  const gatewayLabels = gateway.spec.template.metadata.labels as Record<string, string>;
+  for (const workload of manifests.filter((m) => m.kind === 'Deployment' || m.kind === 'StatefulSet')) {
+    const labels = workload.spec.template.metadata.labels as Record<string, string>;
+    const mine = policies.filter((p) => selects(p.spec.podSelector, labels));
+    assert.equal(mine.length, 1, `${workload.metadata.name}: one policy`);
+    const rules = mine[0]!.spec.ingress as Rule[];
+    const portNames = new Set(podSpec(workload).containers.flatMap((c) => (c.ports ?? []).map((p) => p.name)));
+    for (const rule of rules) for (const { port } of rule.ports) assert.ok(portNames.has(port), `${workload.metadata.name} has a port named ${port}`);
+    if (workload === gateway) {
+      const http = rules.filter((r) => r.ports.some((p) => p.port === 'http'));
+      assert.deepEqual(
+        http.flatMap((r) => r.from),
+        [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+      );
+      assert.equal(find('Ingress', 'visiongate').spec.ingressClassName, 'nginx');
+    } else {
+      for (const rule of rules) for (const from of rule.from) assert.ok(!from.namespaceSelector && selects(from.podSelector!, gatewayLabels), `${workload.metadata.name}: from the gateway only`);
+    }
+  }
 });
