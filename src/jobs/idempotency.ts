@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../errors.js';
-import type { JobStore, KeyRecord } from './job-store.js';
+import type { JobStore, KeyRecord } from './store.js';
 
 /** How long an Idempotency-Key is remembered (the IETF httpapi draft leaves it to the server). */
 export const KEY_LIFETIME_MS = 24 * 3600 * 1000;
@@ -20,29 +20,22 @@ export const fingerprint = (kind: string, packedInput: Buffer): string => create
 
 /**
  * Idempotency keys of each partner: the first request with a key claims it while it is being
- * accepted (a second one meanwhile gets 409), then the key names its job for 24 hours.
+ * accepted (a second one meanwhile gets 409, on any replica), then the key names its job for
+ * 24 hours.
  */
 export class IdempotencyKeys {
-  private readonly pending = new Set<string>();
-
   constructor(private readonly store: JobStore) {}
 
-  /** Claims the key for a request now being accepted; undefined when the key already names a job. */
-  claim(partner: string, key: string): { scoped: string; record?: KeyRecord } {
+  /** Claims the key for a request now being accepted; `record` when the key already names a job. */
+  async claim(partner: string, key: string): Promise<{ scoped: string; record?: KeyRecord }> {
     const scoped = `${partner}\n${key}`;
-    if (this.pending.has(scoped)) throw new ApiError('IDEMPOTENCY_KEY_IN_USE');
-    const record = this.store.keys.get(scoped);
-    if (record && Date.parse(record.expires_at) > Date.now() && this.store.get(record.job_id)) return { scoped, record };
-    this.pending.add(scoped);
+    const record = await this.store.getKey(scoped);
+    if (record && Date.parse(record.expires_at) > Date.now() && (await this.store.get(record.job_id))) return { scoped, record };
+    if (!(await this.store.claim(scoped))) throw new ApiError('IDEMPOTENCY_KEY_IN_USE');
     return { scoped };
   }
 
-  release(scoped: string): void {
-    this.pending.delete(scoped);
-  }
-
-  /** Forgets keys past their lifetime. */
-  async sweep(now = Date.now()): Promise<void> {
-    for (const [scoped, record] of this.store.keys) if (Date.parse(record.expires_at) <= now) await this.store.removeKey(scoped);
+  release(scoped: string): Promise<void> {
+    return this.store.release(scoped);
   }
 }

@@ -2,23 +2,18 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { JOB_ID, type JobRecord } from './job.js';
-
-/** An Idempotency-Key as kept: which job it made, from which request. */
-export interface KeyRecord {
-  fingerprint: string;
-  job_id: string;
-  expires_at: string;
-}
+import { JOB_ID, type JobRecord, type JobStatus } from './job.js';
+import type { JobStore, KeyRecord, StoreEvents } from './store.js';
 
 /**
  * The embedded job store: every job in memory, and each one also a JSON file under
  * JOB_STORE_DIR/jobs, rewritten at each change. A process killed at any point finds at its
  * next start every job it had accepted (its file was written before the 202 went out).
  */
-export class JobStore extends EventEmitter<{ change: [JobRecord]; removed: [string] }> {
-  readonly jobs = new Map<string, JobRecord>();
-  readonly keys = new Map<string, KeyRecord>();
+export class FileJobStore extends EventEmitter<StoreEvents> implements JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly keys = new Map<string, KeyRecord>();
+  private readonly claims = new Set<string>();
   private readonly writes = new Map<string, Promise<void>>();
   private serial = 0;
 
@@ -61,15 +56,45 @@ export class JobStore extends EventEmitter<{ change: [JobRecord]; removed: [stri
     return this.write(sub, name, value === undefined ? undefined : JSON.stringify(value));
   }
 
-  get(id: string): JobRecord | undefined {
+  async get(id: string): Promise<JobRecord | undefined> {
     return this.jobs.get(id);
+  }
+
+  async ofPartner(partner: string, status?: JobStatus): Promise<JobRecord[]> {
+    return [...this.jobs.values()].filter((j) => j.partner === partner && (status === undefined || j.status === status));
+  }
+
+  async all(): Promise<JobRecord[]> {
+    return [...this.jobs.values()];
+  }
+
+  async getKey(scoped: string): Promise<KeyRecord | undefined> {
+    return this.keys.get(scoped);
+  }
+
+  async sweepKeys(now: number): Promise<void> {
+    for (const [scoped, record] of this.keys) if (Date.parse(record.expires_at) <= now) await this.removeKey(scoped);
+  }
+
+  async claim(scoped: string): Promise<boolean> {
+    if (this.claims.has(scoped)) return false;
+    this.claims.add(scoped);
+    return true;
+  }
+
+  async release(scoped: string): Promise<void> {
+    this.claims.delete(scoped);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.writes.values());
   }
 
   /** Stores a job as it is now (a new one, or a change), and tells the listeners once it is on disk. */
   async save(job: JobRecord): Promise<void> {
     this.jobs.set(job.id, job);
     await this.write('jobs', job.id, JSON.stringify(job));
-    this.emit('change', job);
+    this.emit('change', job, true);
   }
 
   async remove(id: string): Promise<void> {
@@ -86,11 +111,6 @@ export class JobStore extends EventEmitter<{ change: [JobRecord]; removed: [stri
   async removeKey(key: string): Promise<void> {
     this.keys.delete(key);
     await this.write('idempotency', Buffer.from(key).toString('base64url'), undefined);
-  }
-
-  /** Waits for every write begun so far. */
-  async flush(): Promise<void> {
-    await Promise.all(this.writes.values());
   }
 
   /**

@@ -3,8 +3,8 @@ import type { JobsConfig } from '../config/schema.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from './blob-store.js';
 import { isFinal, newJobId, publicJob, type JobKindName, type JobRecord, type JobStatus, type PublicJob } from './job.js';
-import type { JobStore } from './job-store.js';
-import { inputKey, type Scheduler } from './scheduler.js';
+import { inputKey, type JobQueue } from './runner.js';
+import type { JobStore } from './store.js';
 
 export interface NewJob {
   kind: JobKindName;
@@ -44,14 +44,14 @@ export class Jobs {
   constructor(
     readonly store: JobStore,
     readonly blobs: BlobStore,
-    readonly scheduler: Scheduler,
+    readonly queue: JobQueue,
     private readonly config: JobsConfig,
     private readonly log: FastifyBaseLogger,
   ) {}
 
   /** Stores the input, then the job (so a stored job always has its input), and queues it. */
   async create(n: NewJob): Promise<JobRecord> {
-    if (this.scheduler.queuedOf(n.partner) >= this.config.maxQueuedPerPartner) {
+    if ((await this.queue.queuedOf(n.partner)) >= this.config.maxQueuedPerPartner) {
       throw new ApiError('TOO_MANY_JOBS', `This partner already has ${this.config.maxQueuedPerPartner} queued jobs; wait for some to start.`);
     }
     const job: JobRecord = {
@@ -71,25 +71,24 @@ export class Jobs {
     };
     await this.blobs.put(inputKey(job.id), n.input);
     await this.store.save(job);
-    this.scheduler.enqueue(job);
+    await this.queue.enqueue(job);
     return job;
   }
 
   /** The partner's job; another partner's is as unknown as one that never existed. */
-  find(id: string, partner: string): JobRecord {
-    const job = this.store.get(id);
+  async find(id: string, partner: string): Promise<JobRecord> {
+    const job = await this.store.get(id);
     if (!job || job.partner !== partner) throw new ApiError('JOB_NOT_FOUND', `No job ${id} for this partner.`);
     return job;
   }
 
-  view(job: JobRecord): PublicJob {
-    return publicJob(job, this.scheduler.position(job));
+  async view(job: JobRecord): Promise<PublicJob> {
+    return publicJob(job, job.status === 'queued' ? await this.queue.position(job) : null);
   }
 
   async cancel(id: string, partner: string): Promise<JobRecord> {
-    const job = this.find(id, partner);
+    const job = await this.find(id, partner);
     if (isFinal(job.status)) throw new ApiError('JOB_ALREADY_FINISHED', `The job has already ${job.status === 'expired' ? 'expired' : 'finished'} (${job.status}).`);
-    this.scheduler.withdraw(id);
     const now = new Date();
     const canceled: JobRecord = {
       ...job,
@@ -99,45 +98,47 @@ export class Jobs {
       version: job.version + 1,
     };
     await this.store.save(canceled);
+    await this.queue.withdraw(id);
     this.log.info({ logid: job.logid, job: id }, 'job canceled');
     return canceled;
   }
 
   /** Deletes a finished job with its input and result. */
   async delete(id: string, partner: string): Promise<void> {
-    const job = this.find(id, partner);
+    const job = await this.find(id, partner);
     if (!isFinal(job.status)) throw new ApiError('JOB_NOT_FINISHED', 'The job has not finished: cancel it first, or wait for it.');
     await this.blobs.deleteAll(id);
     await this.store.remove(id);
   }
 
-  list(partner: string, q: ListQuery): { jobs: PublicJob[]; next_cursor: string | null } {
+  async list(partner: string, q: ListQuery): Promise<{ jobs: PublicJob[]; next_cursor: string | null }> {
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    const mine = [...this.store.jobs.values()]
-      .filter((j) => j.partner === partner && (q.status === undefined || j.status === q.status))
+    const mine = (await this.store.ofPartner(partner, q.status))
       .filter((j) => !after || j.created_at < after[0] || (j.created_at === after[0] && j.id < after[1]))
       .sort(newestFirst);
     const page = mine.slice(0, q.limit);
-    return { jobs: page.map((j) => this.view(j)), next_cursor: mine.length > q.limit ? encodeCursor(page.at(-1)!) : null };
+    return { jobs: await Promise.all(page.map((j) => this.view(j))), next_cursor: mine.length > q.limit ? encodeCursor(page.at(-1)!) : null };
   }
 
   /** The job once it is final, or as it is after `ms`. */
-  waitFinal(id: string, ms: number): Promise<JobRecord | undefined> {
-    const now = this.store.get(id);
-    if (!now || isFinal(now.status) || ms <= 0) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.store.off('change', onChange);
-        this.store.off('removed', onRemoved);
-        resolve(this.store.get(id));
-      };
-      const onChange = (job: JobRecord) => job.id === id && isFinal(job.status) && done();
-      const onRemoved = (removed: string) => removed === id && done();
-      const timer = setTimeout(done, ms);
-      this.store.on('change', onChange);
-      this.store.on('removed', onRemoved);
-    });
+  async waitFinal(id: string, ms: number): Promise<JobRecord | undefined> {
+    let settle!: () => void;
+    const final = new Promise<void>((resolve) => (settle = resolve));
+    // Listening before reading: a change between the two is not missed.
+    const onChange = (job: JobRecord) => job.id === id && isFinal(job.status) && settle();
+    const onRemoved = (removed: string) => removed === id && settle();
+    this.store.on('change', onChange);
+    this.store.on('removed', onRemoved);
+    const timer = setTimeout(settle, ms);
+    try {
+      const now = await this.store.get(id);
+      if (now && !isFinal(now.status) && ms > 0) await final;
+      return await this.store.get(id);
+    } finally {
+      clearTimeout(timer);
+      this.store.off('change', onChange);
+      this.store.off('removed', onRemoved);
+    }
   }
 
   /**
@@ -145,7 +146,7 @@ export class Jobs {
    * `expired`; its record goes one lifetime later (until then it answers 410).
    */
   async sweep(now = Date.now()): Promise<void> {
-    for (const job of [...this.store.jobs.values()]) {
+    for (const job of await this.store.all()) {
       if (!job.expires_at || Date.parse(job.expires_at) > now) continue;
       if (job.status === 'expired') {
         if (Date.parse(job.expires_at) + this.config.resultTtlS * 1000 <= now) await this.store.remove(job.id);
@@ -154,5 +155,6 @@ export class Jobs {
       await this.blobs.deleteAll(job.id);
       await this.store.save({ ...job, status: 'expired', version: job.version + 1 });
     }
+    await this.store.sweepKeys(now);
   }
 }

@@ -17,10 +17,10 @@ export function jobMetrics(registry: Registry) {
     help: 'Jobs kept, by kind and state',
     labelNames: ['kind', 'state'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
       const counts = new Map<string, number>();
-      for (const j of jobs?.store.jobs.values() ?? []) counts.set(`${j.kind}|${j.status}`, (counts.get(`${j.kind}|${j.status}`) ?? 0) + 1);
+      for (const j of (await jobs?.store.all()) ?? []) counts.set(`${j.kind}|${j.status}`, (counts.get(`${j.kind}|${j.status}`) ?? 0) + 1);
       for (const kind of JOB_KINDS) for (const state of JOB_STATUSES) this.set({ kind, state }, counts.get(`${kind}|${state}`) ?? 0);
     },
   });
@@ -29,8 +29,8 @@ export function jobMetrics(registry: Registry) {
     help: 'Jobs queued (not yet running), by kind',
     labelNames: ['kind'],
     registers,
-    collect() {
-      for (const kind of JOB_KINDS) this.set({ kind }, jobs?.scheduler.depth(kind).depth ?? 0);
+    async collect() {
+      for (const kind of JOB_KINDS) this.set({ kind }, (await jobs?.queue.depth(kind))?.depth ?? 0);
     },
   });
   new Gauge({
@@ -38,10 +38,10 @@ export function jobMetrics(registry: Registry) {
     help: 'Age of the oldest queued job, by kind (0 when none is queued)',
     labelNames: ['kind'],
     registers,
-    collect() {
+    async collect() {
       const now = Date.now();
       for (const kind of JOB_KINDS) {
-        const oldest = jobs?.scheduler.depth(kind).oldestMs;
+        const oldest = (await jobs?.queue.depth(kind))?.oldestMs;
         this.set({ kind }, oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000));
       }
     },

@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js';
 import { DirBlobStore, type BlobStore } from './blob-store.js';
 import { fingerprint, idempotencyKey, IdempotencyKeys, KEY_LIFETIME_MS } from './idempotency.js';
 import { jobUrl, MAX_WAIT_S, newJobId, POLL_AFTER_S, type JobKindName, type JobRecord } from './job.js';
-import { JobStore } from './job-store.js';
+import { FileJobStore } from './job-store.js';
 import { Jobs } from './jobs.js';
 import type { JobKind } from './kind.js';
 import type { KeyRing } from '../partners/api-keys.js';
@@ -15,7 +15,9 @@ import { pack, unpack } from './pack.js';
 import { parsePrefer } from './prefer.js';
 import jobRoutes from './routes.js';
 import { S3BlobStore } from './s3-blob-store.js';
-import { resultKey, Scheduler } from './scheduler.js';
+import { resultKey, type JobQueue, type RunnerDeps } from './runner.js';
+import { EmbeddedQueue } from './scheduler.js';
+import type { JobStore } from './store.js';
 import { Webhooks } from './webhooks.js';
 
 declare module 'fastify' {
@@ -47,7 +49,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
     if (embeddedShared) app.log.warn('jobs: off with WORKERS > 1 and no REDIS_URL; Prefer: respond-async is answered synchronously');
     const dir = config.jobs.storeDir;
     const kinds = new Map<JobKindName, JobKind>();
-    const store = new JobStore(dir, app.log);
+    const store: JobStore = new FileJobStore(dir, app.log);
     if (!embeddedShared) await store.load();
     const s3 = config.jobs.s3 && new S3BlobStore(config.jobs.s3);
     const blobs: BlobStore = s3 ?? new DirBlobStore(join(dir, 'blobs'));
@@ -56,17 +58,9 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
       const instances = app.rpc.snapshot().filter((i) => i.backend === backend).length;
       return Math.max(1, instances) * config.backends[backend].maxConnections;
     };
-    const scheduler = new Scheduler({
-      store,
-      blobs,
-      rpc: app.rpc,
-      kinds,
-      config: config.jobs,
-      log: app.log,
-      capacity,
-      finished: (job) => metrics.finished(job),
-    });
-    const service = new Jobs(store, blobs, scheduler, config.jobs, app.log);
+    const runner: RunnerDeps = { store, blobs, rpc: app.rpc, kinds, config: config.jobs, log: app.log, finished: (job) => metrics.finished(job) };
+    const queue: JobQueue = new EmbeddedQueue({ ...runner, capacity });
+    const service = new Jobs(store, blobs, queue, config.jobs, app.log);
     const keys = new IdempotencyKeys(store);
     metrics.watch(service);
     const webhooks = new Webhooks({
@@ -76,8 +70,10 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
       log: app.log,
       counted: metrics.delivery,
     });
-    store.on('change', (job) => {
-      webhooks.changed(job, service.view(job)).catch((err: unknown) => app.log.error({ err, job: job.id }, 'jobs: a webhook could not be queued'));
+    // Sent by the process that made the change only, though every process hears of it.
+    store.on('change', (job, local) => {
+      if (!local) return;
+      webhooks.changed(job, () => service.view(job)).catch((err: unknown) => app.log.error({ err, job: job.id }, 'jobs: a webhook could not be queued'));
     });
 
     const answer = async (request: FastifyRequest, reply: FastifyReply, job: JobRecord): Promise<FastifyReply | object> => {
@@ -100,14 +96,14 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
 
     const submit = async <I>(request: FastifyRequest, reply: FastifyReply, kind: JobKind<I>, collect: () => Promise<I>, wait: number | undefined) => {
       const key = idempotencyKey(request.headers['idempotency-key']);
-      const claim = key === undefined ? undefined : keys.claim(request.partner, key);
+      const claim = key === undefined ? undefined : await keys.claim(request.partner, key);
       let job: JobRecord;
       try {
         const input = pack(await collect());
         const print = fingerprint(kind.name, input);
         if (claim?.record) {
           if (claim.record.fingerprint !== print) throw new ApiError('IDEMPOTENCY_KEY_REUSED');
-          job = store.get(claim.record.job_id)!;
+          job = (await store.get(claim.record.job_id))!;
         } else {
           const id = newJobId();
           // The key names the job before the job exists: a process killed in between leaves a
@@ -126,7 +122,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
           request.log.info({ job: job.id, kind: kind.name }, 'job accepted');
         }
       } finally {
-        if (claim && !claim.record) keys.release(claim.scoped);
+        if (claim && !claim.record) await keys.release(claim.scoped);
       }
       if (wait) {
         const now = await service.waitFinal(job.id, Math.min(wait, MAX_WAIT_S) * 1000);
@@ -148,24 +144,21 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
       answer,
     });
 
-    // Jobs left unfinished by an earlier process run again, once every route has said what it runs.
-    const recovered = scheduler.recover(store.jobs.values());
-    if (recovered.length > 0) app.log.info({ jobs: recovered.length }, 'jobs: unfinished jobs of an earlier run are queued again');
-    const sweep = () =>
-      Promise.all([service.sweep(), keys.sweep()]).catch((err: unknown) => app.log.error({ err }, 'jobs: expiry sweep failed'));
+    const sweep = () => service.sweep().catch((err: unknown) => app.log.error({ err }, 'jobs: expiry sweep failed'));
     const sweeper = setInterval(sweep, Math.min(60_000, Math.max(1000, (config.jobs.resultTtlS * 1000) / 4))).unref();
     app.addHook('onReady', async () => {
       if (embeddedShared) return;
       await s3?.check();
       await webhooks.start();
       await sweep();
-      scheduler.tick();
+      // Jobs left unfinished by an earlier process run again, now that every route has said what it runs.
+      await queue.start();
     });
     app.addHook('onClose', async () => {
       clearInterval(sweeper);
       webhooks.stop();
-      await scheduler.stop();
-      await store.flush();
+      await queue.stop();
+      await store.close();
       s3?.close();
     });
 

@@ -33,7 +33,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
       },
     },
     async (request, reply) => {
-      const job = mine(request);
+      const job = await mine(request);
       if (!isFinal(job.status)) reply.header('retry-after', String(POLL_AFTER_S));
       return service.view(job);
     },
@@ -64,7 +64,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
         },
       },
     },
-    async (request, reply) => app.jobs.answer(request, reply, mine(request)),
+    async (request, reply) => app.jobs.answer(request, reply, await mine(request)),
   );
 
   app.post(
@@ -80,7 +80,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     },
     async (request, reply) => {
       const job = await service.cancel(idOf(request), request.partner);
-      return reply.code(202).send(service.view(job));
+      return reply.code(202).send(await service.view(job));
     },
   );
 
@@ -144,7 +144,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
       },
     },
     async (request, reply) => {
-      const job = mine(request);
+      const job = await mine(request);
       const lastId = Number(request.headers['last-event-id']);
       let sent = Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0;
       // Written by hand: a few lines of the text/event-stream format, which @fastify/sse (0.x) would not save.
@@ -165,12 +165,17 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
         streams.delete(end);
         res.end();
       };
+      // Events are written in order of the job's versions: a view is made (asynchronously) per change.
+      let writing = Promise.resolve();
       const send = (now: JobRecord) => {
-        if (now.version > sent) {
-          sent = now.version;
-          res.write(`id: ${now.version}\nevent: status\ndata: ${JSON.stringify(service.view(now))}\n\n`);
-        }
-        if (isFinal(now.status)) end();
+        writing = writing.then(async () => {
+          if (res.writableEnded) return;
+          if (now.version > sent) {
+            sent = now.version;
+            res.write(`id: ${now.version}\nevent: status\ndata: ${JSON.stringify(await service.view(now))}\n\n`);
+          }
+          if (isFinal(now.status)) end();
+        });
       };
       const onChange = (changed: JobRecord) => changed.id === job.id && send(changed);
       const onRemoved = (id: string) => id === job.id && end();
@@ -178,7 +183,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
       service.store.on('removed', onRemoved);
       streams.add(end);
       res.once('close', end);
-      send(service.store.get(job.id) ?? job);
+      send((await service.store.get(job.id)) ?? job);
     },
   );
 };

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import type { JobsConfig } from '../config/schema.js';
 import type { PartnerWebhook } from '../partners/api-keys.js';
 import type { JobRecord, PublicJob } from './job.js';
-import type { JobStore } from './job-store.js';
+import type { JobStore } from './store.js';
 import { postWebhook, WebhookTargetRefused } from './webhook-target.js';
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'gone' | 'gave_up' | 'refused';
@@ -55,12 +55,12 @@ export class Webhooks {
   }
 
   /** A job changed: when it reached a final state by running or by cancel, tell its partner. */
-  async changed(job: JobRecord, view: PublicJob): Promise<void> {
+  async changed(job: JobRecord, view: () => Promise<PublicJob>): Promise<void> {
     if (!FINAL_EVENTS.has(job.status) || !this.deps.webhookOf(job.partner)) return;
     const delivery: Delivery = {
       id: `msg_${job.id}_${job.status}`,
       partner: job.partner,
-      body: JSON.stringify({ type: `job.${job.status}`, timestamp: new Date().toISOString(), data: view }),
+      body: JSON.stringify({ type: `job.${job.status}`, timestamp: new Date().toISOString(), data: await view() }),
       attempts: 0,
       next_at: new Date().toISOString(),
     };

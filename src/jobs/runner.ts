@@ -1,0 +1,87 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { JobsConfig } from '../config/schema.js';
+import { ApiError, toProblem } from '../errors.js';
+import type { CallContext, RpcClient } from '../rpc/rpc-client.js';
+import type { BlobStore } from './blob-store.js';
+import { isFinal, type JobKindName, type JobRecord } from './job.js';
+import type { JobKind } from './kind.js';
+import { pack, unpack } from './pack.js';
+import type { JobStore } from './store.js';
+
+export const inputKey = (id: string): string => `${id}/input`;
+export const resultKey = (id: string): string => `${id}/result`;
+
+export interface RunnerDeps {
+  store: JobStore;
+  blobs: BlobStore;
+  rpc: RpcClient;
+  kinds: Map<JobKindName, JobKind>;
+  config: JobsConfig;
+  log: FastifyBaseLogger;
+  /** A job reached a final state by running (not by cancel or expiry). */
+  finished(job: JobRecord): void;
+}
+
+/**
+ * Runs one job: the same backend call its route makes, with the submitting request's log id,
+ * partner and trace. `signal` abandons the call (cancel, or the gateway stopping): then
+ * nothing is recorded, and a job left `running` is run again by whoever picks it up next.
+ */
+export async function runJob(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Promise<void> {
+  const { store, blobs, rpc, kinds, log } = deps;
+  const job: JobRecord = { ...queued, status: 'running', started_at: new Date().toISOString(), version: queued.version + 1 };
+  const jobLog = log.child({ logid: job.logid, job: job.id, kind: job.kind, partner: job.partner });
+  let outcome: Pick<JobRecord, 'status' | 'error'>;
+  try {
+    await store.save(job);
+    const input = await blobs.get(inputKey(job.id));
+    if (!input) throw new ApiError('INTERNAL_ERROR', 'The job\'s stored input is missing.');
+    const ctx: CallContext = {
+      logid: job.logid,
+      clientAddr: job.client_addr,
+      ...(job.partner === 'anonymous' ? {} : { partner: job.partner }),
+      ...(job.traceparent ? { traceparent: job.traceparent } : {}),
+      log: jobLog,
+      signal,
+    };
+    const output = await kinds.get(job.kind)!.run(rpc, unpack(input), ctx);
+    if (signal.aborted) return;
+    await blobs.put(resultKey(job.id), pack(output));
+    outcome = { status: 'succeeded', error: null };
+  } catch (err) {
+    if (signal.aborted) return;
+    const apiError = err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR', undefined, { cause: err });
+    if (apiError.status >= 500) jobLog.error({ code: apiError.code, err: apiError.cause ?? apiError }, 'job failed');
+    else jobLog.info({ code: apiError.code }, 'job failed');
+    outcome = { status: 'failed', error: toProblem(apiError, job.logid) };
+  }
+  const current = await store.get(job.id);
+  // Canceled or deleted meanwhile (perhaps by another replica): that stands.
+  if (signal.aborted || !current || isFinal(current.status)) return;
+  const finishedAt = new Date();
+  const finished: JobRecord = {
+    ...current,
+    ...outcome,
+    finished_at: finishedAt.toISOString(),
+    expires_at: new Date(finishedAt.getTime() + deps.config.resultTtlS * 1000).toISOString(),
+    version: current.version + 1,
+  };
+  await store.save(finished);
+  jobLog.info({ status: finished.status, ms: finishedAt.getTime() - Date.parse(job.started_at!) }, 'job finished');
+  deps.finished(finished);
+}
+
+/** Where queued jobs wait and are started from: in process (embedded) or on Redis (BullMQ). */
+export interface JobQueue {
+  /** Starts taking jobs (those an earlier process left too, for the embedded queue). */
+  start(): Promise<void>;
+  enqueue(job: JobRecord): Promise<void>;
+  /** Takes a queued job out, or abandons a running one's call (wherever it runs). */
+  withdraw(id: string): Promise<void>;
+  /** 1 for the next job of its kind to start; null when not queued. */
+  position(job: JobRecord): Promise<number | null>;
+  queuedOf(partner: string): Promise<number>;
+  depth(kind: JobKindName): Promise<{ depth: number; oldestMs: number | undefined }>;
+  /** Stops taking jobs; calls in flight are abandoned, their jobs left to run again. */
+  stop(): Promise<void>;
+}
