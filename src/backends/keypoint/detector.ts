@@ -1,96 +1,77 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import sharp from 'sharp';
-import { fitMeanFace, type Box, type Point } from './mean-face.js';
+import { KEYPOINT_IMAGE_SIDE } from '../../schemas/keypoints.js';
+import { WorkerJobs } from '../worker-thread.js';
+import type { FoundFace, MeshJob } from './mesh-worker.js';
 
-/** The part of OpenCV.js this detector uses. */
-interface Cv {
-  Mat: new (rows: number, cols: number, type: number) => { data: Uint8Array; delete(): void };
-  CV_8UC1: number;
-  RectVector: new () => { size(): number; get(i: number): { x: number; y: number; width: number; height: number }; delete(): void };
-  IntVector: new () => { get(i: number): number; delete(): void };
-  Size: new (w: number, h: number) => unknown;
-  CascadeClassifier: new () => { load(path: string): boolean; detectMultiScale2(...args: unknown[]): void };
-  equalizeHist(src: unknown, dst: unknown): void;
-  FS_createDataFile(dir: string, name: string, data: Uint8Array, read: boolean, write: boolean, own: boolean): void;
-  onRuntimeInitialized?: () => void;
-}
-
-export interface DetectedFace {
-  rect: Box;
-  score: number;
-  landmarks: Point[];
+/** Why a photo was refused, for the backend's status code. */
+export class DetectRefusal extends Error {
+  constructor(
+    readonly reason: 'undecodable' | 'size',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface Detection {
   width: number;
   height: number;
-  faces: DetectedFace[];
+  faces: FoundFace[];
 }
 
-const CASCADE = new URL('../../../assets/haarcascades/haarcascade_frontalface_default.xml', import.meta.url);
-/** Larger photos are scaled down to this side before detection: same faces, bounded time. */
-const DETECT_SIDE = 1024;
+/**
+ * Larger photos are scaled down to this side before the model sees them: the detector reads a
+ * 256-px copy and the mesh a 192-px crop per face anyway, so this bounds memory and time
+ * (4096² RGB as the model's tensors is ~200 MB of WebAssembly memory, which never shrinks)
+ * while a face 1/10 of a 2048-px photo still fills the mesh's crop.
+ */
+const MODEL_SIDE = 2048;
 
-/** Wrapped, because the Emscripten module is a thenable that resolves to itself, forever:
- * returning it from an async function (or awaiting it) never settles. */
-async function loadCv(): Promise<{ cv: Cv }> {
-  const loaded = createRequire(import.meta.url)('@techstark/opencv-js') as Cv | Promise<Cv>;
-  const cv = loaded instanceof Promise ? await loaded : loaded;
-  if (typeof cv.Mat !== 'function') await new Promise<void>((resolve) => (cv.onRuntimeInitialized = resolve));
-  return { cv };
-}
-
+/** Faces and their landmarks by a neural face mesh, computed in a worker thread. */
 export class FaceDetector {
-  private constructor(
-    private readonly cv: Cv,
-    private readonly cascade: InstanceType<Cv['CascadeClassifier']>,
-  ) {}
+  private constructor(private readonly jobs: WorkerJobs<MeshJob, FoundFace[]>) {}
 
+  /** Resolves once the models are loaded (seconds): a backend serves no call before. */
   static async create(): Promise<FaceDetector> {
-    const { cv } = await loadCv();
-    cv.FS_createDataFile('/', 'frontalface.xml', readFileSync(CASCADE), true, false, false);
-    const cascade = new cv.CascadeClassifier();
-    if (!cascade.load('frontalface.xml')) throw new Error('could not load the face cascade');
-    return new FaceDetector(cv, cascade);
+    const jobs = new WorkerJobs<MeshJob, FoundFace[]>(import.meta.url, 'mesh-worker');
+    await jobs.ready();
+    return new FaceDetector(jobs);
   }
 
-  /**
-   * Haar-cascade face boxes, the largest first, each with the mean face fitted to it. The
-   * score is 1 − e^(−n/10), n being how many overlapping cascade hits were merged into the
-   * box: a cascade has no calibrated confidence, and more hits mean a surer face.
-   */
+  /** Decoded here (sharp works off the event loop), inferred in the worker. */
   async detect(image: Buffer, maxFaces: number): Promise<Detection> {
-    const { cv } = this;
-    const meta = await sharp(image).metadata();
-    const width = meta.autoOrient?.width ?? meta.width!;
-    const height = meta.autoOrient?.height ?? meta.height!;
-    const scale = Math.min(1, DETECT_SIDE / Math.max(width, height));
-    const { data, info } = await sharp(image)
-      .autoOrient()
-      .resize(Math.round(width * scale), Math.round(height * scale))
-      .greyscale()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const mat = new cv.Mat(info.height, info.width, cv.CV_8UC1);
-    const rects = new cv.RectVector();
-    const hits = new cv.IntVector();
+    let meta;
     try {
-      mat.data.set(data);
-      cv.equalizeHist(mat, mat);
-      this.cascade.detectMultiScale2(mat, rects, hits, 1.1, 3, 0, new cv.Size(24, 24), new cv.Size(0, 0));
-      const faces: DetectedFace[] = [];
-      for (let i = 0; i < rects.size(); i++) {
-        const r = rects.get(i);
-        const rect = { left: r.x / scale, top: r.y / scale, width: r.width / scale, height: r.height / scale };
-        faces.push({ rect, score: Number((1 - Math.exp(-hits.get(i) / 10)).toFixed(4)), landmarks: fitMeanFace(rect) });
-      }
-      faces.sort((a, b) => b.rect.width * b.rect.height - a.rect.width * a.rect.height);
-      return { width, height, faces: faces.slice(0, maxFaces) };
-    } finally {
-      mat.delete();
-      rects.delete();
-      hits.delete();
+      meta = await sharp(image).metadata();
+    } catch (err) {
+      throw new DetectRefusal('undecodable', `image could not be decoded: ${(err as Error).message}`);
     }
+    const width = meta.autoOrient?.width ?? meta.width ?? 0;
+    const height = meta.autoOrient?.height ?? meta.height ?? 0;
+    const { min, max } = KEYPOINT_IMAGE_SIDE;
+    if (Math.min(width, height) < min || Math.max(width, height) > max) {
+      throw new DetectRefusal('size', `image is ${width}x${height}; sides must be ${min}..${max}`);
+    }
+    const scale = Math.min(1, MODEL_SIDE / Math.max(width, height));
+    let decoded;
+    try {
+      decoded = await sharp(image)
+        .autoOrient()
+        .resize(Math.round(width * scale), Math.round(height * scale))
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw new DetectRefusal('undecodable', `image could not be decoded: ${(err as Error).message}`);
+    }
+    // A copy of its own, handed over to the worker without another.
+    const rgb = new Uint8Array(decoded.data);
+    const job = { rgb, width: decoded.info.width, height: decoded.info.height, maxFaces, scale: decoded.info.width / width };
+    return { width, height, faces: await this.jobs.run(job, [rgb.buffer as ArrayBuffer]) };
+  }
+
+  close(): Promise<void> {
+    return this.jobs.close();
   }
 }

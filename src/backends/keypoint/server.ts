@@ -3,8 +3,24 @@ import { serveThrift, type RunningServer, type ServeOptions } from '../thrift-se
 import { FaceDetector } from './detector.js';
 import { keypointHandler } from './handler.js';
 
-/** The CPU reference keypoint backend: a real Thrift server over a real face detector. */
+/**
+ * The CPU reference keypoint backend: a real Thrift server over a real face-landmark model.
+ * It listens only once the model is loaded: no call finds it half-ready.
+ */
 export async function startKeypointBackend(opts: ServeOptions): Promise<RunningServer> {
   const detector = await FaceDetector.create();
-  return serveThrift(KeypointService.Processor, keypointHandler(detector), opts);
+  let server: RunningServer;
+  try {
+    server = await serveThrift(KeypointService.Processor, keypointHandler(detector), opts);
+  } catch (err) {
+    await detector.close();
+    throw err;
+  }
+  return {
+    port: server.port,
+    close: async () => {
+      await server.close();
+      await detector.close();
+    },
+  };
 }
