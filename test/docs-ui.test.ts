@@ -107,20 +107,20 @@ describe('Swagger UI with API keys, image3d and arscan', { skip: NO_CHROMIUM }, 
 
   test('without a key the try-out answers 401; after Authorize, a multipart photo gives a video to download', async () => {
     const photo = fileURLToPath(new URL('../examples/photos/astronaut.jpg', import.meta.url));
-    assert.match(await tryOut('image3d-post_v1_image3d_videos', 'multipart/form-data', photo), /^401/);
+    assert.match(await tryOut('image3d-renderImage3dVideo', 'multipart/form-data', photo), /^401/);
     await page.click('.auth-wrapper .authorize');
     await page.locator('.auth-container input').first().fill(KEY);
     await page.locator('.auth-container button.authorize').first().click();
     await page.click('.auth-btn-wrapper .btn-done');
-    assert.equal(await tryOut('image3d-post_v1_image3d_videos', 'multipart/form-data', photo), '200');
-    const download = page.locator('#operations-image3d-post_v1_image3d_videos .live-responses-table a[download]');
+    assert.equal(await tryOut('image3d-renderImage3dVideo', 'multipart/form-data', photo), '200');
+    const download = page.locator('#operations-image3d-renderImage3dVideo .live-responses-table a[download]');
     assert.match((await download.getAttribute('download'))!, /\.mp4$/);
   });
 
   test('a raw zip capture set gives a model zip to download', async () => {
     const zip = fileURLToPath(new URL('../examples/capture-set.zip', import.meta.url));
-    assert.equal(await tryOut('arscan-post_v1_arscan_models', 'application/zip', zip), '200');
-    const download = page.locator('#operations-arscan-post_v1_arscan_models .live-responses-table a[download]');
+    assert.equal(await tryOut('arscan-createArscanModel', 'application/zip', zip), '200');
+    const download = page.locator('#operations-arscan-createArscanModel .live-responses-table a[download]');
     assert.match((await download.getAttribute('download'))!, /\.zip$/);
   });
 });

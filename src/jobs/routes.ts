@@ -6,12 +6,12 @@ import { ArscanJsonAnswer } from '../schemas/arscan.js';
 import { Image3dJsonAnswer } from '../schemas/image3d.js';
 import { BINARY } from '../schemas/image-request.js';
 import { Job, JobList, JobListQuery, JobParams } from '../schemas/jobs.js';
-import { jsonSchema } from '../schemas/json-schema.js';
+import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import { isFinal, POLL_AFTER_S, type JobRecord } from './job.js';
 
 const ERRORS: ErrorCode[] = [...PARTNER_ERRORS, 'JOB_NOT_FOUND'];
-const jobAnswer = (description: string) => ({ description, content: { 'application/json': { schema: jsonSchema(Job) } } });
+const jobAnswer = (description: string) => ({ description, content: { 'application/json': { schema: ref(Job) } } });
 const params = jsonSchema(JobParams);
 const tags = ['jobs'];
 
@@ -25,6 +25,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'getJob',
         tags,
         summary: 'A job',
         description: 'The job as it is now. While it is queued or running, `Retry-After` says when to ask again; or follow `/events`.',
@@ -43,6 +44,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     '/v1/jobs/:id/result',
     {
       schema: {
+        operationId: 'getJobResult',
         tags,
         summary: 'A job\'s result',
         description:
@@ -57,7 +59,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
               'application/zip': BINARY,
               'video/mp4': BINARY,
               'image/gif': BINARY,
-              'application/json': { schema: { oneOf: [jsonSchema(ArscanJsonAnswer), jsonSchema(Image3dJsonAnswer)] } },
+              'application/json': { schema: { oneOf: [ref(ArscanJsonAnswer), ref(Image3dJsonAnswer)] } },
             },
           },
           ...problemResponses([...ERRORS, 'JOB_NOT_FINISHED', 'JOB_CANCELED', 'JOB_EXPIRED']),
@@ -71,6 +73,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     '/v1/jobs/:id/cancel',
     {
       schema: {
+        operationId: 'cancelJob',
         tags,
         summary: 'Cancel a job',
         description: 'A queued job does not start; a running one\'s backend call is abandoned. The job becomes `canceled`.',
@@ -88,6 +91,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'deleteJob',
         tags,
         summary: 'Delete a finished job',
         description: 'The job, its input and its result are deleted now rather than when they expire.',
@@ -105,12 +109,13 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     '/v1/jobs',
     {
       schema: {
+        operationId: 'listJobs',
         tags,
         summary: 'Your jobs',
         description: 'Your jobs, newest first, a page at a time.',
         querystring: jsonSchema(JobListQuery),
         response: {
-          200: { description: 'A page of jobs.', content: { 'application/json': { schema: jsonSchema(JobList) } } },
+          200: { description: 'A page of jobs.', content: { 'application/json': { schema: ref(JobList) } } },
           ...problemResponses([...PARTNER_ERRORS, 'INVALID_ARGUMENT']),
         },
       },
@@ -130,6 +135,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
     '/v1/jobs/:id/events',
     {
       schema: {
+        operationId: 'getJobEvents',
         tags,
         summary: 'A job\'s changes, as Server-Sent Events',
         description:

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { readFileSync } from 'node:fs';
+import { componentSchemas } from '../schemas/json-schema.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -10,7 +11,7 @@ export default fp(
   async (app) => {
     await app.register(swagger, {
       openapi: {
-        openapi: '3.0.3',
+        openapi: '3.1.0',
         info: {
           title: 'visiongate',
           version,
@@ -21,8 +22,12 @@ export default fp(
             'Where API keys are on, every `/v1/` route needs one: `Authorization: Bearer <key>` (use **Authorize** ' +
             'above to try routes here) or `X-Api-Key: <key>`. Each partner has limits on requests per second and ' +
             'in flight; past them the answer is 429 with `Retry-After` and `RateLimit-*` headers.',
+          license: { name: 'Proprietary: use under your partner agreement', identifier: 'LicenseRef-visiongate-partner' },
         },
+        // Relative: the gateway that serves the document (and its Swagger UI) is the one to call.
+        servers: [{ url: '/', description: 'The gateway serving this document' }],
         components: {
+          schemas: componentSchemas(),
           securitySchemes: {
             bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API key, as `Authorization: Bearer <key>`.' },
             apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'The API key, as `X-Api-Key: <key>`.' },

@@ -10,7 +10,7 @@ import { bodyLimits } from '../plugins/body-parsers.js';
 import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, MODEL_FORMATS, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
 import { BINARY } from '../schemas/image-request.js';
 import { JOB_ACCEPTED, SUBMIT_ERRORS, SubmitHeaders } from '../schemas/jobs.js';
-import { jsonSchema } from '../schemas/json-schema.js';
+import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendFile, wantsJson } from './binary-answer.js';
 
@@ -72,6 +72,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
       bodyLimit: limits.jsonBytes,
       config: { bodyLimits: limits, backend: 'arscan' },
       schema: {
+        operationId: 'createArscanModel',
         tags: ['arscan'],
         summary: 'Photos of one object in, a textured 3D model (zip) out',
         description:
@@ -82,8 +83,8 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
           'A reconstruction takes minutes: send `Prefer: respond-async` to get a job at once (202) and fetch the result later.',
         body: {
           content: {
-            'application/json': { schema: jsonSchema(ArscanJsonBody) },
-            'multipart/form-data': { schema: jsonSchema(ArscanMultipartBody) },
+            'application/json': { schema: ref(ArscanJsonBody) },
+            'multipart/form-data': { schema: ref(ArscanMultipartBody) },
             'application/zip': BINARY,
           },
         },
@@ -93,7 +94,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
           ...JOB_ACCEPTED,
           200: {
             description: 'The model zip (`model.glb`, or `model.obj` + `model.mtl` + `atlas.jpg`).',
-            content: { 'application/zip': BINARY, 'application/json': { schema: jsonSchema(ArscanJsonAnswer) } },
+            content: { 'application/zip': BINARY, 'application/json': { schema: ref(ArscanJsonAnswer) } },
           },
           ...problemResponses([
             ...PARTNER_ERRORS,

@@ -3,6 +3,8 @@ import fp from 'fastify-plugin';
 import type { BackendConfig, BackendName } from '../config/schema.js';
 import { ApiError, toProblem } from '../errors.js';
 import type { InstanceReport } from '../rpc/backend.js';
+import { Liveness, Readiness } from '../schemas/health.js';
+import { ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 
 declare module 'fastify' {
@@ -14,25 +16,8 @@ declare module 'fastify' {
 
 const PROBE_TIMEOUT_MS = 1000;
 
-type State = 'up' | 'down';
-
-interface BackendReadiness {
-  state: State;
-  /** Served by the built-in reference backend, a CPU stand-in, not the real service. */
-  reference?: true;
-  routes: string[];
-  instances: InstanceReport[];
-}
-
-const EXAMPLE = {
-  status: 'degraded',
-  routes: { 'POST /v1/keypoints': 'down', 'POST /v1/image3d/videos': 'up', 'POST /v1/arscan/models': 'up' },
-  backends: {
-    keypoint: { state: 'down', routes: ['POST /v1/keypoints'], instances: [{ address: '10.0.0.7:9090', state: 'ejected', inFlight: 0, retryInMs: 800, error: 'connect ECONNREFUSED' }] },
-    image3d: { state: 'up', routes: ['POST /v1/image3d/videos'], instances: [{ address: '10.0.0.8:9090', state: 'up', inFlight: 1 }] },
-    arscan: { state: 'up', reference: true, routes: ['POST /v1/arscan/models'], instances: [{ address: '127.0.0.1:40123', state: 'up', inFlight: 0 }] },
-  },
-};
+type State = Readiness['routes'][string];
+type BackendReadiness = Readiness['backends'][string];
 
 /**
  * Liveness, and readiness per backend. A replica is ready while at least one partner route can
@@ -56,11 +41,12 @@ export default fp<{ backends: Record<BackendName, BackendConfig> }>(
         schema: {
           tags: ['operations'],
           security: [],
+          operationId: 'getLiveness',
           summary: 'Liveness: the process serves HTTP',
-          response: { 200: { description: 'Serving.', content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string' } } }, example: { status: 'ok' } } } } },
+          response: { 200: { description: 'Serving.', content: { 'application/json': { schema: ref(Liveness) } } }, ...problemResponses(['HEADERS_TOO_LARGE']) },
         },
       },
-      async () => ({ status: 'ok' }),
+      async (): Promise<Liveness> => ({ status: 'ok' }),
     );
 
     app.get(
@@ -69,6 +55,7 @@ export default fp<{ backends: Record<BackendName, BackendConfig> }>(
         schema: {
           tags: ['operations'],
           security: [],
+          operationId: 'getReadiness',
           summary: 'Readiness: which routes can be served, per backend',
           description:
             'A backend is `up` while one of its instances accepts a connection; its routes can then be served. ' +
@@ -79,21 +66,9 @@ export default fp<{ backends: Record<BackendName, BackendConfig> }>(
           response: {
             200: {
               description: 'At least one route can be served (every one, with `?strict`).',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    properties: {
-                      status: { type: 'string', enum: ['ready', 'degraded'] },
-                      routes: { type: 'object', additionalProperties: { type: 'string', enum: ['up', 'down'] } },
-                      backends: { type: 'object' },
-                    },
-                  },
-                  example: EXAMPLE,
-                },
-              },
+              content: { 'application/json': { schema: ref(Readiness) } },
             },
-            ...problemResponses(['NOT_READY']),
+            ...problemResponses(['HEADERS_TOO_LARGE', 'NOT_READY']),
           },
         },
       },

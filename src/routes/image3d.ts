@@ -8,7 +8,7 @@ import type { JobKind } from '../jobs/kind.js';
 import type { z } from 'zod';
 import { IMAGE3D_IMAGE_SIDE, Image3dJsonAnswer, Image3dJsonBody, Image3dMultipartBody, Image3dOptions, type VIDEO_FORMATS } from '../schemas/image3d.js';
 import { JOB_ACCEPTED, SUBMIT_ERRORS, SubmitHeaders } from '../schemas/jobs.js';
-import { jsonSchema } from '../schemas/json-schema.js';
+import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { BINARY, imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendFile, wantsJson } from './binary-answer.js';
@@ -72,6 +72,7 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
     {
       config: { backend: 'image3d' },
       schema: {
+        operationId: 'renderImage3dVideo',
         tags: ['image3d'],
         summary: 'One photo in, a video with 3D camera motion out',
         description:
@@ -85,7 +86,7 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
           ...JOB_ACCEPTED,
           200: {
             description: 'The video; or, with `Accept: application/json`, the video and depth map in base64.',
-            content: { 'video/mp4': BINARY, 'image/gif': BINARY, 'application/json': { schema: jsonSchema(Image3dJsonAnswer) } },
+            content: { 'video/mp4': BINARY, 'image/gif': BINARY, 'application/json': { schema: ref(Image3dJsonAnswer) } },
           },
           ...problemResponses([...PARTNER_ERRORS, ...IMAGE_INPUT_ERRORS, ...SUBMIT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },

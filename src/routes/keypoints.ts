@@ -4,7 +4,7 @@ import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../erro
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
-import { jsonSchema } from '../schemas/json-schema.js';
+import { ref } from '../schemas/json-schema.js';
 import { KEYPOINT_IMAGE_SIDE, KeypointJsonBody, KeypointMultipartBody, KeypointOptions, KeypointsAnswer } from '../schemas/keypoints.js';
 import { imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
@@ -21,6 +21,7 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
     {
       config: { backend: 'keypoint' },
       schema: {
+        operationId: 'detectKeypoints',
         tags: ['keypoints'],
         summary: 'Faces and their 106 landmarks in one photo',
         description:
@@ -29,7 +30,7 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
           'The format is read from the bytes, not the Content-Type.',
         ...imageRequestSchema(KeypointOptions, KeypointJsonBody, KeypointMultipartBody),
         response: {
-          200: { description: 'The faces found, largest first (an empty list when there is none).', content: { 'application/json': { schema: jsonSchema(KeypointsAnswer) } } },
+          200: { description: 'The faces found, largest first (an empty list when there is none).', content: { 'application/json': { schema: ref(KeypointsAnswer) } } },
           ...problemResponses([...PARTNER_ERRORS, ...IMAGE_INPUT_ERRORS, ...BACKEND_CALL_ERRORS]),
         },
       },

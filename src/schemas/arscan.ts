@@ -1,22 +1,22 @@
 import { z } from 'zod';
-import { intRange } from './json-schema.js';
+import { intRange, named, namedBody } from './json-schema.js';
 
 /** The IDL's limits (idl/arscan.thrift). */
 export const ARSCAN_IMAGE_SIDE = { min: 64, max: 8192 };
 export const ARSCAN_IMAGE_COUNT = { min: 3, max: 200 };
 export const MODEL_FORMATS = ['glb', 'obj'] as const;
 
-export const ArscanOptions = z.strictObject({
+export const ArscanOptions = named('ArscanOptions', z.strictObject({
   format: z
     .enum(MODEL_FORMATS, { error: `must be one of ${MODEL_FORMATS.join(', ')}` })
     .default('glb')
     .meta({ description: 'The model format: binary glTF, or OBJ with its MTL and texture.', example: 'glb' }),
   texture_size: intRange(256, 4096).default(2048).meta({ description: 'Texture edge in pixels.', example: 1024 }),
-});
+}));
 
 const b64 = (description: string) => z.string().meta({ description, format: 'byte' });
 
-export const ArscanJsonBody = ArscanOptions.extend({
+export const ArscanJsonBody = namedBody('ArscanJsonRequest', ArscanOptions, {
   images: z
     .array(z.object({ name: z.string().meta({ description: 'File name (used as a name only, never as a path).' }), data: b64('The photo, JPEG or PNG, base64.') }))
     .optional()
@@ -24,12 +24,12 @@ export const ArscanJsonBody = ArscanOptions.extend({
   archive: b64('A zip of the photos, base64. Send this or `images`.').optional(),
 });
 
-export const ArscanMultipartBody = ArscanOptions.extend({
+export const ArscanMultipartBody = namedBody('ArscanMultipartRequest', ArscanOptions, {
   archive: z.string().meta({ description: 'A zip of the photos. Send this or `images`.', format: 'binary' }).optional(),
   images: z.array(z.string().meta({ format: 'binary' })).optional().meta({ description: 'The photos, one file part each.' }),
 });
 
-export const ArscanJsonAnswer = z.object({
+export const ArscanJsonAnswer = named('ArscanJsonAnswer', z.object({
   logid: z.string(),
   format: z.enum(MODEL_FORMATS),
   vertex_count: z.number(),
@@ -37,6 +37,6 @@ export const ArscanJsonAnswer = z.object({
   skipped: z.array(z.string()).meta({ description: 'Archive entries left out as not images.' }),
   model_zip: z.string().meta({ description: 'The model zip, base64.', format: 'byte' }),
 }).meta({
-  example: { logid: '20261125083046BA006CE17531D37D', format: 'glb', vertex_count: 96, images_used: 3, skipped: ['notes.txt'], model_zip: 'UEsDBBQAAAAI…' },
-});
+  example: { logid: '20261125083046BA006CE17531D37D', format: 'glb', vertex_count: 96, images_used: 3, skipped: ['notes.txt'], model_zip: 'UEsDBBQAAAAIAAAAIQA=' },
+}));
 export type ArscanJsonAnswer = z.infer<typeof ArscanJsonAnswer>;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { jsonSchema } from './json-schema.js';
+import { jsonSchema, ref } from './json-schema.js';
 
 /** A file, in OpenAPI: Swagger UI shows a file picker, and a download button for answers. */
 export const BINARY = { schema: { type: 'string', format: 'binary' } };
@@ -12,8 +12,8 @@ export function imageRequestSchema(options: z.ZodObject, jsonBody: z.ZodObject, 
   return {
     body: {
       content: {
-        'application/json': { schema: jsonSchema(jsonBody) },
-        'multipart/form-data': { schema: jsonSchema(multipartBody) },
+        'application/json': { schema: ref(jsonBody) },
+        'multipart/form-data': { schema: ref(multipartBody) },
         'image/jpeg': BINARY,
         'image/png': BINARY,
       },

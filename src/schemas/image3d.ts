@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
-import { intRange } from './json-schema.js';
+import { intRange, named, namedBody } from './json-schema.js';
 
 /** The IDL's limits (idl/image3d.thrift). */
 export const IMAGE3D_IMAGE_SIDE = { min: 64, max: 4096 };
@@ -9,7 +9,7 @@ export const VIDEO_FORMATS = ['mp4', 'gif'] as const;
 
 const speedMessage = 'must be a number from 0.25 to 4.0';
 
-export const Image3dOptions = z.strictObject({
+export const Image3dOptions = named('Image3dOptions', z.strictObject({
   speed: z
     .number({ error: speedMessage })
     .min(0.25, speedMessage)
@@ -27,26 +27,28 @@ export const Image3dOptions = z.strictObject({
     .enum(VIDEO_FORMATS, { error: `must be one of ${VIDEO_FORMATS.join(', ')}` })
     .default('mp4')
     .meta({ description: 'The video format: H.264 MP4 or animated GIF.', example: 'mp4' }),
-});
+}));
 
-export const Image3dJsonBody = Image3dOptions.extend({
+export const Image3dJsonBody = namedBody('Image3dJsonRequest', Image3dOptions, {
   image: z.string().meta({
     description: 'The photo, JPEG or PNG, 64 to 4096 pixels a side, in standard base64 (a `data:` prefix is fine).',
     format: 'byte',
     example: EXAMPLE_FACE_JPEG_BASE64,
   }),
 });
-export const Image3dMultipartBody = Image3dOptions.extend({
-  image: z.string().meta({ description: 'The photo file, JPEG or PNG.', format: 'binary' }),
-});
+export const Image3dMultipartBody = namedBody(
+  'Image3dMultipartRequest',
+  Image3dOptions,
+  { image: z.string().meta({ description: 'The photo file, JPEG or PNG.', format: 'binary' }) },
+);
 
-export const Image3dJsonAnswer = z.object({
+export const Image3dJsonAnswer = named('Image3dJsonAnswer', z.object({
   logid: z.string(),
   mime_type: z.enum(['video/mp4', 'image/gif']),
   frame_count: z.number(),
   video: z.string().meta({ description: 'The video, base64.', format: 'byte' }),
   depth_png: z.string().meta({ description: 'The estimated depth map, an 8-bit greyscale PNG (white is near), base64.', format: 'byte' }),
 }).meta({
-  example: { logid: '20261125083046BA006CE17531D37D', mime_type: 'video/mp4', frame_count: 90, video: 'AAAAIGZ0eXBpc29t…', depth_png: 'iVBORw0KGgo…' },
-});
+  example: { logid: '20261125083046BA006CE17531D37D', mime_type: 'video/mp4', frame_count: 90, video: 'AAAAIGZ0eXBpc29tAAACAGlzb21pc28y', depth_png: 'iVBORw0KGgoAAAANSUhEUgAA' },
+}));
 export type Image3dJsonAnswer = z.infer<typeof Image3dJsonAnswer>;

@@ -1,13 +1,16 @@
 import { z } from 'zod';
-import { intRange } from './json-schema.js';
+import { intRange, named, namedBody } from './json-schema.js';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
 
 /** The IDL's limits (idl/keypoint.thrift). */
 export const KEYPOINT_IMAGE_SIDE = { min: 32, max: 4096 };
 
-export const KeypointOptions = z.strictObject({
-  max_faces: intRange(1, 10).default(1).meta({ description: 'Most faces to return, the largest first.', example: 1 }),
-});
+export const KeypointOptions = named(
+  'KeypointsOptions',
+  z.strictObject({
+    max_faces: intRange(1, 10).default(1).meta({ description: 'Most faces to return, the largest first.', example: 1 }),
+  }),
+);
 
 const imageBase64 = z.string().meta({
   description: 'The photo, JPEG or PNG, in standard base64, with or without a `data:image/...;base64,` prefix.',
@@ -16,12 +19,12 @@ const imageBase64 = z.string().meta({
 });
 const imageFile = z.string().meta({ description: 'The photo file, JPEG or PNG.', format: 'binary' });
 
-export const KeypointJsonBody = KeypointOptions.extend({ image: imageBase64 });
-export const KeypointMultipartBody = KeypointOptions.extend({ image: imageFile });
+export const KeypointJsonBody = namedBody('KeypointsJsonRequest', KeypointOptions, { image: imageBase64 });
+export const KeypointMultipartBody = namedBody('KeypointsMultipartRequest', KeypointOptions, { image: imageFile });
 
 const xy = z.tuple([z.number(), z.number()]);
 
-export const KeypointsAnswer = z.object({
+export const KeypointsAnswer = named('KeypointsAnswer', z.object({
   logid: z.string(),
   image: z.object({ width: z.number(), height: z.number() }),
   faces: z.array(
@@ -42,5 +45,5 @@ export const KeypointsAnswer = z.object({
     // Two of the 106 points, to keep the example short.
     faces: [{ rect: { left: 176, top: 66, width: 95, height: 95 }, score: 0.985, landmarks: [[217.8, 102.1], [219.35, 108.9]] }],
   },
-});
+}));
 export type KeypointsAnswer = z.infer<typeof KeypointsAnswer>;
