@@ -17,6 +17,8 @@ export interface ServeOptions {
 
 export interface RunningServer {
   port: number;
+  /** Connections open now (tests: whether the gateway has closed the ones it gave up). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export function serveThrift(Processor: unknown, handler: object, opts: ServeOpti
       server.off('error', reject);
       resolve({
         port: (server.address() as AddressInfo).port,
+        connections: () => sockets.size,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

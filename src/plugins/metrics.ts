@@ -159,6 +159,16 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       },
     });
 
+    const abandoned = new Counter({
+      name: 'visiongate_requests_abandoned_total',
+      help: 'Requests whose client closed its connection before the answer; their backend calls were given up. By route',
+      labelNames: ['route'],
+      registers,
+    });
+    app.addHook('onRequest', async (request) => {
+      request.abandoned.addEventListener('abort', () => abandoned.inc({ route: routeOf(request) }), { once: true });
+    });
+
     app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
       // Unmatched URLs share one label, so scanners cannot grow the label set.
       const route = routeOf(request);
@@ -200,5 +210,5 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
   },
-  { name: 'metrics', dependencies: ['stages', 'partners'] },
+  { name: 'metrics', dependencies: ['stages', 'partners', 'request-context'] },
 );

@@ -7,6 +7,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** What a backend call needs to know about this request (log id, client, trace). */
     callContext(): CallContext;
+    /**
+     * Aborts when the client closes its connection before the whole answer is written: its
+     * backend call is given up. (fastify's `request.signal` fires once the body has been read.)
+     */
+    abandoned: AbortSignal;
   }
 }
 
@@ -24,12 +29,19 @@ export default fp(
         // Base.Client names a partner only when one is known.
         ...(this.partner === ANONYMOUS ? {} : { partner: this.partner }),
         log: this.log,
+        signal: this.abandoned,
         stage: (stage) => this.stages.enter(stage),
         ...(traceparent ? { traceparent } : {}),
       };
     });
+    app.decorateRequest('abandoned', null as unknown as AbortSignal);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-tt-logid', request.id);
+      const controller = new AbortController();
+      request.abandoned = controller.signal;
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      });
     });
   },
   { name: 'request-context' },

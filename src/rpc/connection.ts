@@ -93,9 +93,9 @@ export class Connection {
   call(method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<unknown> {
     if (this.dead) return Promise.reject(new RpcError(this.dead.kind, this.dead.message, false));
     if (this.current) throw new Error('Connection.call while a call is in flight');
-    if (signal?.aborted) return Promise.reject(abandoned());
+    if (signal?.aborted) return Promise.reject(abandoned(method, false));
     if (!signal) return this.send(method, request, deadline);
-    const onAbort = () => this.fail(abandoned());
+    const onAbort = () => this.fail(abandoned(method, true));
     signal.addEventListener('abort', onAbort, { once: true });
     return this.send(method, request, deadline).finally(() => signal.removeEventListener('abort', onAbort));
   }
@@ -195,5 +195,6 @@ export class Connection {
   }
 }
 
-/** A call its caller gave up on: counted as sent, so it is never tried again elsewhere. */
-const abandoned = () => new RpcError('connection-lost', 'the call was abandoned by the gateway', true);
+/** A call its caller gave up on (a partner who hung up, a canceled job); never tried again elsewhere. */
+export const abandoned = (method: string, sent: boolean) =>
+  new RpcError('abandoned', `${method} abandoned: its caller went away${sent ? '; its connection to the backend is closed' : ' before it was sent'}`, sent);

@@ -25,6 +25,7 @@ const RPC_ERROR_CODES: Record<RpcErrorKind, ErrorCode> = {
   protocol: 'BACKEND_PROTOCOL_ERROR',
   application: 'BACKEND_ERROR',
   overloaded: 'BACKEND_OVERLOADED',
+  abandoned: 'CLIENT_CLOSED_REQUEST',
 };
 
 /**
@@ -60,8 +61,10 @@ export const loggingInterceptor: Interceptor = (next) => async (call) => {
   } catch (err) {
     const cause = err instanceof ApiError ? err.cause : err;
     const fields = { backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started, err: cause };
-    // No instance was tried (all ejected): the ejection was logged once already.
-    if (call.instance) call.ctx.log.warn(fields, 'backend call failed');
+    // No instance was tried (all ejected): the ejection was logged once already. A call given
+    // up because its caller left is no fault of the backend's.
+    if (cause instanceof RpcError && cause.kind === 'abandoned') call.ctx.log.info(fields, 'backend call abandoned');
+    else if (call.instance) call.ctx.log.warn(fields, 'backend call failed');
     else call.ctx.log.debug(fields, 'backend call refused without trying');
     throw err;
   }

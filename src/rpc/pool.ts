@@ -1,5 +1,5 @@
 import type { HostPort } from '../config/schema.js';
-import { Connection, type GeneratedClientClass, type WireOptions } from './connection.js';
+import { abandoned, Connection, type GeneratedClientClass, type WireOptions } from './connection.js';
 import { RpcError } from './rpc-error.js';
 
 export interface PoolOptions {
@@ -15,7 +15,8 @@ export interface PoolOptions {
 interface Waiter {
   resolve: (conn: Connection) => void;
   reject: (err: RpcError) => void;
-  timer: NodeJS.Timeout;
+  /** Stops its queue timer and its abandonment listener: it got a connection, or never will. */
+  settle: () => void;
 }
 
 /**
@@ -40,10 +41,12 @@ export class InstancePool {
     this.address = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
   }
 
+  /** One call on a pooled connection; a call abandoned (`signal`) gives up its place in the queue or its connection at once. */
   async call(method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) throw abandoned(method, false);
     this.inFlight++;
     try {
-      const conn = await this.acquire(deadline);
+      const conn = await this.acquire(deadline, method, signal);
       try {
         return await conn.call(method, request, deadline, signal);
       } finally {
@@ -64,12 +67,12 @@ export class InstancePool {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.destroy();
     for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
+      w.settle();
       w.reject(new RpcError('unavailable', 'the gateway is shutting down', false));
     }
   }
 
-  private acquire(deadline: number): Promise<Connection> {
+  private acquire(deadline: number, method: string, signal: AbortSignal | undefined): Promise<Connection> {
     if (this.closed) return Promise.reject(new RpcError('unavailable', 'the gateway is shutting down', false));
     const conn = this.idle.pop();
     if (conn) return Promise.resolve(conn);
@@ -84,21 +87,32 @@ export class InstancePool {
     const callLeft = Math.max(0, deadline - Date.now());
     const shedFirst = this.opts.queueTimeoutMs < callLeft;
     return new Promise((resolve, reject) => {
+      const leave = (err: RpcError) => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        waiter.settle();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => {
+          const why = `all ${this.opts.maxConnections} connections to ${this.address} stayed busy`;
+          leave(
+            shedFirst
+              ? new RpcError('overloaded', `${why} for ${this.opts.queueTimeoutMs} ms`, false)
+              : new RpcError('timeout', `${why} until the deadline`, false),
+          );
+        },
+        Math.min(callLeft, this.opts.queueTimeoutMs),
+      );
+      const onAbort = () => leave(abandoned(method, false));
+      signal?.addEventListener('abort', onAbort, { once: true });
       const waiter: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(
-          () => {
-            this.waiters.splice(this.waiters.indexOf(waiter), 1);
-            const why = `all ${this.opts.maxConnections} connections to ${this.address} stayed busy`;
-            reject(
-              shedFirst
-                ? new RpcError('overloaded', `${why} for ${this.opts.queueTimeoutMs} ms`, false)
-                : new RpcError('timeout', `${why} until the deadline`, false),
-            );
-          },
-          Math.min(callLeft, this.opts.queueTimeoutMs),
-        ),
+        settle: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
       };
       this.waiters.push(waiter);
     });
@@ -130,7 +144,7 @@ export class InstancePool {
     if (this.closed) return conn.destroy();
     const waiter = this.waiters.shift();
     if (waiter) {
-      clearTimeout(waiter.timer);
+      waiter.settle();
       waiter.resolve(conn);
     } else {
       this.idle.push(conn);
@@ -142,7 +156,7 @@ export class InstancePool {
     if (this.closed || this.open >= this.opts.maxConnections) return;
     const waiter = this.waiters.shift();
     if (!waiter) return;
-    clearTimeout(waiter.timer);
+    waiter.settle();
     this.connect(this.opts.connectTimeoutMs).then(waiter.resolve, waiter.reject);
   }
 }

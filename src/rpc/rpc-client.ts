@@ -11,7 +11,7 @@ export interface CallContext {
   partner?: string;
   traceparent?: string;
   log: FastifyBaseLogger;
-  /** Aborted when the caller gives up (a canceled job): the call is abandoned and its connection closed. */
+  /** Aborted when the caller gives up (a partner who hung up, a canceled job): the call is abandoned, its queue place or connection freed. */
   signal?: AbortSignal;
   /** Where the request's time goes: told when the backend call starts and ends. */
   stage?(stage: 'rpc' | 'encode'): void;

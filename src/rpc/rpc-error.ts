@@ -11,7 +11,9 @@ export type RpcErrorKind =
   /** The backend answered a Thrift TApplicationException. */
   | 'application'
   /** Shed by the gateway: the instance's wait queue was full, or the wait outlasted its own deadline. */
-  | 'overloaded';
+  | 'overloaded'
+  /** The caller went away (the partner closed its connection): given up, its connection closed. */
+  | 'abandoned';
 
 export class RpcError extends Error {
   constructor(

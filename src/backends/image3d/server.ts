@@ -8,7 +8,7 @@ export async function startImage3dBackend(opts: ServeOptions): Promise<RunningSe
   const renderer = new Renderer();
   const server = await serveThrift(Image3DService.Processor, image3dHandler(renderer), opts);
   return {
-    port: server.port,
+    ...server,
     close: async () => {
       await server.close();
       await renderer.close();

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { startGateway } from '../helpers/gateway.js';
+
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000040000000400806000000', 'hex');
+const SLOW = 7; // max_faces that the backend below sits on
+
+/** A client that sends its whole request and waits for an answer it will never read. */
+function hangingPost(port: number): net.Socket {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(`POST /v1/keypoints?max_faces=${SLOW} HTTP/1.1\r\nHost: gateway\r\nContent-Type: image/png\r\nContent-Length: ${PNG.length}\r\n\r\n`);
+  socket.write(PNG);
+  return socket;
+}
+
+async function until(what: string, done: () => boolean, limitMs: number): Promise<number> {
+  const started = Date.now();
+  while (!done()) {
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await sleep(20);
+  }
+  return Date.now() - started;
+}
+
+test('clients hanging up mid-call: their backend calls are given up at once, connections closed, slots and queue places freed', async (t) => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const be = await fakeKeypoint(async (req) => {
+    if (req.max_faces === SLOW) await held;
+    return ok();
+  });
+  t.after(async () => {
+    release();
+    await be.close();
+  });
+  // Four connections and four places in the queue; calls that would hold them for a minute.
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, KEYPOINT_TIMEOUT_MS: '60000', KEYPOINT_MAX_CONNECTIONS: '4', KEYPOINT_MAX_QUEUE: '4', RPC_QUEUE_TIMEOUT_MS: '60000' });
+  t.after(() => gw.close());
+
+  const clients = Array.from({ length: 8 }, () => hangingPost(gw.port));
+  const slow = () => be.requests.filter((r) => r.max_faces === SLOW).length;
+  await until('4 calls on the wire and 4 waiting for a connection', () => slow() === 4 && gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 8, 30_000);
+  assert.equal(be.connections(), 4);
+
+  for (const client of clients) client.destroy();
+  // The backend sees its connections closed (Thrift's only "stop"), long before the 60 s deadline.
+  const closedMs = await until('the backend saw its connections closed', () => be.connections() === 0, 15_000);
+  assert.ok(closedMs < 15_000);
+  assert.equal(gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0), 0);
+
+  // More normal requests than connections and queue together held: all served.
+  const statuses = await Promise.all(
+    Array.from({ length: 8 }, () => fetch(`${gw.url}/v1/keypoints?max_faces=1`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: PNG }).then((r) => r.status)),
+  );
+  assert.deepEqual(statuses, Array(8).fill(200));
+  // The queued calls never went out.
+  assert.equal(slow(), 4);
+
+  await until('every abandoned request logged', () => gw.logs.filter((l) => l.msg === 'request abandoned').length === 8, 5000);
+  const line = gw.logs.find((l) => l.msg === 'request abandoned')!;
+  assert.equal(line.route, '/v1/keypoints');
+  assert.equal(typeof line.logid, 'string');
+  assert.equal(gw.logs.filter((l) => l.msg === 'backend call abandoned').length, 8);
+  // Not the backend's fault: no instance was ejected for it.
+  assert.equal(gw.logs.filter((l) => l.msg === 'backend instance ejected').length, 0);
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /visiongate_requests_abandoned_total\{route="\/v1\/keypoints"\} 8/);
+});
