@@ -17,7 +17,7 @@ export async function startKeypointBackend(opts: ServeOptions): Promise<RunningS
     throw err;
   }
   return {
-    port: server.port,
+    ...server,
     close: async () => {
       await server.close();
       await detector.close();
