@@ -18,10 +18,12 @@ import requestLog from './plugins/request-log.js';
 import stages from './plugins/stages.js';
 import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
+import usage from './plugins/usage.js';
 import arscan from './routes/arscan.js';
 import health from './routes/health.js';
 import image3d from './routes/image3d.js';
 import keypoints from './routes/keypoints.js';
+import usageRoute from './routes/usage.js';
 
 export interface AppOptions {
   /** Accepted API keys (config/load.ts `loadKeys`); undefined: keys are not asked for. */
@@ -85,11 +87,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(requestLog);
   await app.register(rateLimits, { config, keys: opts.keys });
   await app.register(rpc, { config });
+  await app.register(usage, { config });
   await app.register(docs);
   await app.register(health, { backends: config.backends });
   await app.register(jobs, { config, keys: opts.keys });
   await app.register(keypoints);
   await app.register(image3d);
   await app.register(arscan, { config });
+  await app.register(usageRoute);
   return app;
 }

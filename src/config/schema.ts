@@ -164,6 +164,10 @@ export const configSchema = z
     TRUST_PROXY: trustProxy.optional(),
     CORS_ORIGINS: corsOrigins.optional(),
     // Gateway processes sharing the port (node:cluster); `auto`: one per core this process may use.
+    // Usage for billing: on disk without REDIS_URL (each process its own files), else in Redis.
+    USAGE_DIR: z.string().min(1).default('.visiongate/usage'),
+    USAGE_FLUSH_MS: int(10, 60_000).default(1000),
+    USAGE_RETENTION_DAYS: int(1, 3650).default(400),
     WORKERS: z.union([z.literal('auto').transform(() => availableParallelism()), int(1, 1024)]).default(1),
     backends: z.object({
       keypoint: backendSchema('keypoint', 10_000),
@@ -234,6 +238,8 @@ export const configSchema = z
     trustProxy: e.TRUST_PROXY,
     /** Origins whose pages may call the API from a browser (CORS); empty: none. */
     corsOrigins: e.CORS_ORIGINS ?? [],
+    /** Usage for billing: where it is kept without Redis, how often counts are written, how long Redis keeps a day. */
+    usage: { dir: e.USAGE_DIR, flushMs: e.USAGE_FLUSH_MS, retentionDays: e.USAGE_RETENTION_DAYS },
     /** Gateway processes sharing the port; 1: this process serves alone. */
     workers: e.WORKERS,
     /** Jobs: long work accepted at once and run in the background (docs/jobs.md). */

@@ -7,10 +7,8 @@ import type { Config } from '../config/schema.js';
 import { ApiError } from '../errors.js';
 import { MemoryConcurrency, RedisConcurrency, type ConcurrencyStore } from '../limits/concurrency.js';
 import type { KeyRing, PartnerLimits } from '../partners/api-keys.js';
+import { REDIS_OPTIONS } from '../redis-options.js';
 import { ANONYMOUS, isPartnerRoute } from './partners.js';
-
-/** Redis is asked with a short fuse: a slow or gone Redis must not hold requests up. */
-const REDIS_COMMAND_TIMEOUT_MS = 250;
 
 /**
  * Per partner: requests per second (@fastify/rate-limit, a one-second window) and requests in
@@ -36,13 +34,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
 
     let redis: Redis | undefined;
     if (config.redisUrl) {
-      redis = new Redis(config.redisUrl, {
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-        connectTimeout: 1000,
-        retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-      });
+      redis = new Redis(config.redisUrl, REDIS_OPTIONS);
       let up: boolean | undefined;
       app.metrics.redisUp(false);
       const state = (now: boolean, err?: Error) => {

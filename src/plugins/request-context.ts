@@ -12,6 +12,8 @@ declare module 'fastify' {
      * backend call is given up. (fastify's `request.signal` fires once the body has been read.)
      */
     abandoned: AbortSignal;
+    /** Images its backend calls processed, for usage. */
+    imagesProcessed: number;
   }
 }
 
@@ -21,6 +23,7 @@ declare module 'fastify' {
  */
 export default fp(
   async (app) => {
+    app.decorateRequest('imagesProcessed', 0);
     app.decorateRequest('callContext', function (this) {
       const traceparent = traceparentOf(this.raw);
       return {
@@ -31,6 +34,7 @@ export default fp(
         log: this.log,
         signal: this.abandoned,
         stage: (stage) => this.stages.enter(stage),
+        processed: (images) => (this.imagesProcessed += images),
         ...(traceparent ? { traceparent } : {}),
       };
     });

@@ -79,3 +79,11 @@ export const stageInterceptor: Interceptor = (next) => async (call) => {
     call.ctx.stage?.('encode');
   }
 };
+
+/** Tells the request how many images a successful call processed: the IDL's `image` or `images`. */
+export const imagesInterceptor: Interceptor = (next) => async (call) => {
+  const res = await next(call);
+  const { image, images } = call.request as { image?: unknown; images?: unknown[] };
+  call.ctx.processed?.(Array.isArray(images) ? images.length : image ? 1 : 0);
+  return res;
+};

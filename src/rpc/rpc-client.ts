@@ -15,6 +15,8 @@ export interface CallContext {
   signal?: AbortSignal;
   /** Where the request's time goes: told when the backend call starts and ends. */
   stage?(stage: 'rpc' | 'encode'): void;
+  /** Told how many images a call that succeeded has processed (usage). */
+  processed?(images: number): void;
 }
 
 export interface RpcCall {

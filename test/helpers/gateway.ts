@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, loadKeys } from '../../src/config/load.js';
@@ -25,7 +28,8 @@ export async function startGateway(env: Record<string, string>): Promise<TestGat
   });
   // Shedding on event-loop delay is off unless a test asks for it: on a loaded machine a
   // starved test process sees seconds of delay and would refuse the requests under test.
-  const config = loadConfig({ LOG_LEVEL: 'debug', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
+  // Usage is written to a folder of the test's own, not the checkout's.
+  const config = loadConfig({ LOG_LEVEL: 'debug', MAX_EVENT_LOOP_DELAY_MS: '0', USAGE_DIR: mkdtempSync(join(tmpdir(), 'vg-usage-')), ...env });
   const app = await buildApp(config, { logStream, keys: loadKeys(config) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

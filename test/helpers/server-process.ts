@@ -1,5 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,7 +23,7 @@ export function startServerProcess(env: Record<string, string>, launch: Launch =
   const child = spawn(command, args, {
     cwd: root,
     // No shedding on event-loop delay unless asked: a loaded test machine starves the process.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MAX_EVENT_LOOP_DELAY_MS: '0', USAGE_DIR: mkdtempSync(join(tmpdir(), 'vg-usage-')), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';

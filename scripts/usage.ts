@@ -1,0 +1,44 @@
+// `npm run usage -- --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|json]`: every partner's
+// usage for an operator, one row per partner, UTC day and route, from where the gateway keeps
+// it (Redis with REDIS_URL, else USAGE_DIR), configured by the same variables as the gateway.
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { ConfigError, loadConfig } from '../src/config/load.js';
+import { REDIS_OPTIONS } from '../src/redis-options.js';
+import { UsageQuery } from '../src/schemas/usage.js';
+import { USAGE_FIELDS, utcDate, type UsageStore } from '../src/usage/counts.js';
+import { DiskUsageStore } from '../src/usage/disk-store.js';
+import { RedisUsageStore } from '../src/usage/redis-store.js';
+
+const fail = (message: string): never => {
+  console.error(`${message}\nusage: npm run usage -- --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|json]`);
+  process.exit(2);
+};
+
+const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string', default: 'csv' } } });
+const range = UsageQuery.safeParse({ from: values.from, to: values.to });
+if (!range.success) fail(range.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`).join('; '));
+if (values.format !== 'csv' && values.format !== 'json') fail('--format must be csv or json');
+const from = range.data!.from ?? utcDate(Date.now());
+const to = range.data!.to ?? from;
+
+let store: UsageStore;
+try {
+  const config = loadConfig();
+  // Offline queue on: a script waits for the connection rather than failing its first command.
+  store = config.redisUrl ? new RedisUsageStore(new Redis(config.redisUrl, { ...REDIS_OPTIONS, enableOfflineQueue: true }), config.usage.retentionDays) : new DiskUsageStore(config.usage.dir);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  fail(err.message);
+}
+const rows = await store!.read(from, to);
+await store!.close();
+
+if (values.format === 'json') {
+  console.log(JSON.stringify(rows.map(({ date, partner, route, counts }) => ({ date, partner, route, ...counts })), null, 2));
+} else {
+  // RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
+  const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+  console.log(['date', 'partner', 'route', ...USAGE_FIELDS].join(','));
+  for (const { date, partner, route, counts } of rows) console.log([date, partner, route, ...USAGE_FIELDS.map((f) => counts[f])].map(cell).join(','));
+}
