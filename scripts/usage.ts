@@ -25,8 +25,9 @@ const to = range.data!.to ?? from;
 let store: UsageStore;
 try {
   const config = loadConfig();
-  // Offline queue on: a script waits for the connection rather than failing its first command.
-  store = config.redisUrl ? new RedisUsageStore(new Redis(config.redisUrl, { ...REDIS_OPTIONS, enableOfflineQueue: true }), config.usage.retentionDays) : new DiskUsageStore(config.usage.dir);
+  // A script waits for the connection and for its answers rather than failing fast.
+  const patient = { ...REDIS_OPTIONS, enableOfflineQueue: true, commandTimeout: 30_000 };
+  store = config.redisUrl ? new RedisUsageStore(new Redis(config.redisUrl, patient), config.usage.retentionDays) : new DiskUsageStore(config.usage.dir);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   fail(err.message);

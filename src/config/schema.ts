@@ -165,7 +165,7 @@ export const configSchema = z
     CORS_ORIGINS: corsOrigins.optional(),
     // Gateway processes sharing the port (node:cluster); `auto`: one per core this process may use.
     // Usage for billing: on disk without REDIS_URL (each process its own files), else in Redis.
-    USAGE_DIR: z.string().min(1).default('.visiongate/usage'),
+    USAGE_DIR: z.string().min(1).default('data/usage'),
     USAGE_FLUSH_MS: int(10, 60_000).default(1000),
     USAGE_RETENTION_DAYS: int(1, 3650).default(400),
     WORKERS: z.union([z.literal('auto').transform(() => availableParallelism()), int(1, 1024)]).default(1),

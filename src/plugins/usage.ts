@@ -28,7 +28,8 @@ const NOT_COUNTED = new Set(['/v1/usage']);
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const store = config.redisUrl
-      ? new RedisUsageStore(new Redis(config.redisUrl, REDIS_OPTIONS), config.usage.retentionDays)
+      ? // Writes are in the background and reads are not a hot path: a slow Redis may take 2 s.
+        new RedisUsageStore(new Redis(config.redisUrl, { ...REDIS_OPTIONS, commandTimeout: 2000 }), config.usage.retentionDays)
       : new DiskUsageStore(config.usage.dir);
     let failing = false;
     const recorder = new UsageRecorder(store, config.usage.flushMs, (err) => {
