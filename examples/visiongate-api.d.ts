@@ -77,6 +77,74 @@ export interface paths {
      */
     post: operations["createArscanModel"];
   };
+  "/v1/usage": {
+    /**
+     * The calling partner's own usage, per UTC day and route
+     * @description Counts are written once a second by each gateway process, so the last second may not show yet.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description First UTC day, YYYY-MM-DD; default: today. */
+          from?: string;
+          /** @description Last UTC day, included; default: `from`. At most 366 days after `from`. */
+          to?: string;
+        };
+      };
+      responses: {
+        /** @description Every day of the range, with the routes used that day. */
+        200: {
+          content: {
+            "application/json": {
+              partner: string;
+              from: string;
+              to: string;
+              days: {
+                  date: string;
+                  routes: {
+                    [key: string]: {
+                      requests: number;
+                      succeeded: number;
+                      client_errors: number;
+                      server_errors: number;
+                      bytes_in: number;
+                      bytes_out: number;
+                      images: number;
+                      backend_ms: number;
+                      jobs: number;
+                    };
+                  };
+                }[];
+            };
+          };
+        };
+        /** @description `INVALID_ARGUMENT`: An argument is missing or out of range. */
+        400: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description `UNAUTHENTICATED`: An API key is needed: send it as "Authorization: Bearer <key>" or "X-Api-Key: <key>". */
+        401: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description `API_KEY_REJECTED`: This API key is not accepted. */
+        403: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description `RATE_LIMITED`: Too many requests for this partner; slow down. `TOO_MANY_CONCURRENT_REQUESTS`: Too many requests in flight for this partner; wait for some to finish. */
+        429: {
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -233,7 +301,7 @@ export interface components {
        * @example INVALID_BASE64
        * @enum {string}
        */
-      code: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_ARGUMENT" | "INVALID_BASE64" | "MISSING_IMAGE" | "INVALID_IMAGE" | "INVALID_MULTIPART" | "UNAUTHENTICATED" | "API_KEY_REJECTED" | "RATE_LIMITED" | "TOO_MANY_CONCURRENT_REQUESTS" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_FORMAT" | "IMAGE_UNDECODABLE" | "IMAGE_DIMENSIONS_UNSUPPORTED" | "INTERNAL_ERROR" | "BACKEND_ERROR" | "BACKEND_PROTOCOL_ERROR" | "BACKEND_CONNECTION_LOST" | "BACKEND_UNAVAILABLE" | "BACKEND_OVERLOADED" | "BACKEND_TIMEOUT" | "NOT_READY" | "GATEWAY_OVERLOADED" | "INVALID_ARCHIVE" | "ARCHIVE_LIMIT_EXCEEDED" | "ARCHIVE_UNSUPPORTED" | "NOT_ENOUGH_IMAGES" | "TOO_MANY_IMAGES" | "RECONSTRUCTION_FAILED" | "JOB_NOT_FOUND" | "JOB_NOT_FINISHED" | "JOB_CANCELED" | "JOB_EXPIRED" | "JOB_ALREADY_FINISHED" | "TOO_MANY_JOBS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE";
+      code: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_ARGUMENT" | "INVALID_BASE64" | "MISSING_IMAGE" | "INVALID_IMAGE" | "INVALID_MULTIPART" | "UNAUTHENTICATED" | "API_KEY_REJECTED" | "RATE_LIMITED" | "TOO_MANY_CONCURRENT_REQUESTS" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_FORMAT" | "IMAGE_UNDECODABLE" | "IMAGE_DIMENSIONS_UNSUPPORTED" | "INTERNAL_ERROR" | "BACKEND_ERROR" | "BACKEND_PROTOCOL_ERROR" | "BACKEND_CONNECTION_LOST" | "BACKEND_UNAVAILABLE" | "BACKEND_OVERLOADED" | "BACKEND_TIMEOUT" | "NOT_READY" | "GATEWAY_OVERLOADED" | "CLIENT_CLOSED_REQUEST" | "INVALID_ARCHIVE" | "ARCHIVE_LIMIT_EXCEEDED" | "ARCHIVE_UNSUPPORTED" | "NOT_ENOUGH_IMAGES" | "TOO_MANY_IMAGES" | "RECONSTRUCTION_FAILED" | "JOB_NOT_FOUND" | "JOB_NOT_FINISHED" | "JOB_CANCELED" | "JOB_EXPIRED" | "JOB_ALREADY_FINISHED" | "TOO_MANY_JOBS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE";
       /** @example "image" is not valid base64: character "*" at position 12 is not in the standard base64 alphabet. */
       message: string;
       /** @description The same text as `message` (RFC 9457). */
