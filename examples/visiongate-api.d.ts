@@ -82,68 +82,7 @@ export interface paths {
      * The calling partner's own usage, per UTC day and route
      * @description Counts are written once a second by each gateway process, so the last second may not show yet.
      */
-    get: {
-      parameters: {
-        query?: {
-          /** @description First UTC day, YYYY-MM-DD; default: today. */
-          from?: string;
-          /** @description Last UTC day, included; default: `from`. At most 366 days after `from`. */
-          to?: string;
-        };
-      };
-      responses: {
-        /** @description Every day of the range, with the routes used that day. */
-        200: {
-          content: {
-            "application/json": {
-              partner: string;
-              from: string;
-              to: string;
-              days: {
-                  date: string;
-                  routes: {
-                    [key: string]: {
-                      requests: number;
-                      succeeded: number;
-                      client_errors: number;
-                      server_errors: number;
-                      bytes_in: number;
-                      bytes_out: number;
-                      images: number;
-                      backend_ms: number;
-                      jobs: number;
-                    };
-                  };
-                }[];
-            };
-          };
-        };
-        /** @description `INVALID_ARGUMENT`: An argument is missing or out of range. */
-        400: {
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description `UNAUTHENTICATED`: An API key is needed: send it as "Authorization: Bearer <key>" or "X-Api-Key: <key>". */
-        401: {
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description `API_KEY_REJECTED`: This API key is not accepted. */
-        403: {
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description `RATE_LIMITED`: Too many requests for this partner; slow down. `TOO_MANY_CONCURRENT_REQUESTS`: Too many requests in flight for this partner; wait for some to finish. */
-        429: {
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-      };
-    };
+    get: operations["getUsage"];
   };
 }
 
@@ -566,6 +505,54 @@ export interface components {
             yaw: number;
             pitch: number;
             roll: number;
+          };
+        }[];
+    };
+    /** @description `requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); `bytes_in` (by Content-Length) and `bytes_out`; `images` processed by the backends; `backend_ms`, time in backend calls; `jobs` submitted. */
+    UsageCounts: {
+      requests: number;
+      succeeded: number;
+      client_errors: number;
+      server_errors: number;
+      bytes_in: number;
+      bytes_out: number;
+      images: number;
+      backend_ms: number;
+      jobs: number;
+    };
+    /**
+     * @example {
+     *   "partner": "acme",
+     *   "from": "2026-11-28",
+     *   "to": "2026-11-28",
+     *   "days": [
+     *     {
+     *       "date": "2026-11-28",
+     *       "routes": {
+     *         "/v1/keypoints": {
+     *           "requests": 12,
+     *           "succeeded": 10,
+     *           "client_errors": 2,
+     *           "server_errors": 0,
+     *           "bytes_in": 1228800,
+     *           "bytes_out": 48210,
+     *           "images": 10,
+     *           "backend_ms": 420,
+     *           "jobs": 0
+     *         }
+     *       }
+     *     }
+     *   ]
+     * }
+     */
+    Usage: {
+      partner: string;
+      from: string;
+      to: string;
+      days: {
+          date: string;
+          routes: {
+            [key: string]: components["schemas"]["UsageCounts"];
           };
         }[];
     };
@@ -1233,6 +1220,52 @@ export interface operations {
       };
       /** @description `BACKEND_TIMEOUT`: The backend did not answer in time. */
       504: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * The calling partner's own usage, per UTC day and route
+   * @description Counts are written once a second by each gateway process, so the last second may not show yet.
+   */
+  getUsage: {
+    parameters: {
+      query?: {
+        /** @description First UTC day, YYYY-MM-DD; default: today. */
+        from?: string;
+        /** @description Last UTC day, included; default: `from`. At most 366 days after `from`. */
+        to?: string;
+      };
+    };
+    responses: {
+      /** @description Every day of the range, with the routes used that day. */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Usage"];
+        };
+      };
+      /** @description `INVALID_ARGUMENT`: An argument is missing or out of range. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description `UNAUTHENTICATED`: An API key is needed: send it as "Authorization: Bearer <key>" or "X-Api-Key: <key>". */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description `API_KEY_REJECTED`: This API key is not accepted. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description `RATE_LIMITED`: Too many requests for this partner; slow down. `TOO_MANY_CONCURRENT_REQUESTS`: Too many requests in flight for this partner; wait for some to finish. */
+      429: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, PARTNER_ERRORS } from '../errors.js';
 import { parseOptions } from '../input/options.js';
-import { jsonSchema } from '../schemas/json-schema.js';
+import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import { MAX_USAGE_DAYS, UsageAnswer, UsageQuery } from '../schemas/usage.js';
 import { datesBetween, utcDate } from '../usage/counts.js';
@@ -11,12 +11,13 @@ const usageRoute: FastifyPluginAsync = async (app) => {
     '/v1/usage',
     {
       schema: {
+        operationId: 'getUsage',
         tags: ['usage'],
         summary: "The calling partner's own usage, per UTC day and route",
         description: 'Counts are written once a second by each gateway process, so the last second may not show yet.',
         querystring: jsonSchema(UsageQuery),
         response: {
-          200: { description: 'Every day of the range, with the routes used that day.', content: { 'application/json': { schema: jsonSchema(UsageAnswer) } } },
+          200: { description: 'Every day of the range, with the routes used that day.', content: { 'application/json': { schema: ref(UsageAnswer) } } },
           ...problemResponses([...PARTNER_ERRORS, 'INVALID_ARGUMENT']),
         },
       },

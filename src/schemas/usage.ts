@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { USAGE_FIELDS } from '../usage/counts.js';
+import { named } from './json-schema.js';
 
 const date = z
   .string()
@@ -18,13 +19,13 @@ export const UsageQuery = z.strictObject({
   to: date.optional().meta({ description: `Last UTC day, included; default: \`from\`. At most ${MAX_USAGE_DAYS} days after \`from\`.` }),
 });
 
-const counts = z.object(Object.fromEntries(USAGE_FIELDS.map((f) => [f, z.number().int()])) as Record<(typeof USAGE_FIELDS)[number], z.ZodNumber>).meta({
+const counts = named('UsageCounts', z.object(Object.fromEntries(USAGE_FIELDS.map((f) => [f, z.number().int()])) as Record<(typeof USAGE_FIELDS)[number], z.ZodNumber>).meta({
   description:
     '`requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); ' +
     '`bytes_in` (by Content-Length) and `bytes_out`; `images` processed by the backends; `backend_ms`, time in backend calls; `jobs` submitted.',
-});
+}));
 
-export const UsageAnswer = z
+export const UsageAnswer = named('Usage', z
   .object({
     partner: z.string(),
     from: z.string(),
@@ -45,5 +46,5 @@ export const UsageAnswer = z
         },
       ],
     },
-  });
+  }));
 export type UsageAnswer = z.infer<typeof UsageAnswer>;
