@@ -80,11 +80,12 @@ const corsOrigins = z.string().transform((value, ctx) => {
  * that start with `KEYPOINT_`, `IMAGE3D_`, ... with the prefix taken off, so that one schema
  * serves every backend and its output is typed without listing keys built at run time.
  */
-function backendSchema<N extends BackendName>(name: N, defaultTimeoutMs: number) {
+function backendSchema<N extends BackendName>(name: N, defaults: { timeoutMs: number; maxReplyBytes: number }) {
   return z
     .object({
       BACKENDS: hostPortList.optional(),
-      TIMEOUT_MS: int(1, 3_600_000).default(defaultTimeoutMs),
+      TIMEOUT_MS: int(1, 3_600_000).default(defaults.timeoutMs),
+      MAX_REPLY_BYTES: int(1024, 2047 * MiB).default(defaults.maxReplyBytes),
       TRANSPORT: z.enum(['framed', 'buffered']).default('framed'),
       PROTOCOL: z.enum(['binary', 'compact']).default('binary'),
       MAX_CONNECTIONS: int(1, 1024).default(32),
@@ -101,6 +102,8 @@ function backendSchema<N extends BackendName>(name: N, defaultTimeoutMs: number)
       protocol: e.PROTOCOL,
       maxConnections: e.MAX_CONNECTIONS,
       maxQueue: e.MAX_QUEUE,
+      /** The largest reply taken from it (RPC_MAX_FRAME_BYTES caps every backend's too). */
+      maxReplyBytes: e.MAX_REPLY_BYTES,
     }));
 }
 
@@ -170,10 +173,13 @@ export const configSchema = z
     USAGE_RETENTION_DAYS: int(1, 3650).default(400),
     WORKERS: z.union([z.literal('auto').transform(() => availableParallelism()), int(1, 1024)]).default(1),
     backends: z.object({
-      keypoint: backendSchema('keypoint', 10_000),
-      image3d: backendSchema('image3d', 10_000),
-      // A real reconstruction takes minutes on a GPU queue.
-      arscan: backendSchema('arscan', 300_000),
+      // Ten faces of 106 points are about 30 KB.
+      keypoint: backendSchema('keypoint', { timeoutMs: 10_000, maxReplyBytes: 1 * MiB }),
+      // A video of at most 40 s (10 s at a quarter speed) and its depth map.
+      image3d: backendSchema('image3d', { timeoutMs: 10_000, maxReplyBytes: 128 * MiB }),
+      // A real reconstruction takes minutes on a GPU queue. A model with a 4096-pixel texture
+      // is tens of MB; the cap also keeps its base64 JSON answer under V8's longest string.
+      arscan: backendSchema('arscan', { timeoutMs: 300_000, maxReplyBytes: 256 * MiB }),
     }),
   })
   // A stand-in serving partners by accident is worse than not starting: in production the

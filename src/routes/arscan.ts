@@ -42,7 +42,6 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
       new arscan.ReconstructRequest({ images: images.map((i) => new arscan.CaptureImage(i)), model_format: format, texture_size }),
       ctx,
     );
-    if (!res.model_zip) throw new ApiError('BACKEND_PROTOCOL_ERROR', 'The arscan backend answered no model.');
     return { format, vertex_count: res.vertex_count ?? 0, images_used: res.images_used ?? images.length, skipped, model_zip: res.model_zip };
   },
   answer(request, reply, out, logid) {

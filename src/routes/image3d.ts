@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import image3d from '../../gen/thrift/image3d_types.js';
-import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
+import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { parseOptions } from '../input/options.js';
@@ -44,9 +44,6 @@ export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
       new image3d.RenderRequest({ image, speed, motion: CAMERA_MOTION[motion], duration_ms, video_format: format }),
       ctx,
     );
-    if (!res.video || res.mime_type !== MIME_TYPES[format]) {
-      throw new ApiError('BACKEND_PROTOCOL_ERROR', `The image3d backend answered ${res.mime_type ?? 'no video'} for a ${format} request.`);
-    }
     return { format, frame_count: res.frame_count ?? 0, video: res.video, depth_png: res.depth_png ?? undefined };
   },
   answer(request, reply, out, logid) {

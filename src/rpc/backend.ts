@@ -3,8 +3,10 @@ import { isIP } from 'node:net';
 import type { BackendConfig, HostPort } from '../config/schema.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
+import { replyFault } from './reply-checks.js';
 import { RpcError } from './rpc-error.js';
 import { SERVICE_CLIENTS } from './services.js';
+import type { MessageCap } from './transport.js';
 
 export interface Instance {
   pool: InstancePool;
@@ -23,6 +25,12 @@ export interface InstanceReport {
 }
 
 export type Lookup = (host: string) => Promise<string[]>;
+
+/** The largest reply taken from a backend: its own limit, or RPC_MAX_FRAME_BYTES when that is lower. */
+function replyCap(config: BackendConfig, maxFrameBytes: number): MessageCap {
+  const own = { bytes: config.maxReplyBytes, setting: `${config.name.toUpperCase()}_MAX_REPLY_BYTES` };
+  return maxFrameBytes < own.bytes ? { bytes: maxFrameBytes, setting: 'RPC_MAX_FRAME_BYTES' } : own;
+}
 
 /** Who hears of what happens to instances: the log, and the metrics. */
 export interface RpcObserver {
@@ -43,7 +51,7 @@ export class Backend {
     private readonly observer: RpcObserver,
   ) {
     this.poolOptions = {
-      wire: { transport: config.transport, protocol: config.protocol, maxFrameBytes: pool.maxFrameBytes, envPrefix: config.name.toUpperCase() },
+      wire: { transport: config.transport, protocol: config.protocol, replyCap: replyCap(config, pool.maxFrameBytes), envPrefix: config.name.toUpperCase() },
       maxConnections: config.maxConnections,
       maxQueue: config.maxQueue,
       connectTimeoutMs: pool.connectTimeoutMs,
@@ -150,6 +158,8 @@ export class Backend {
     instance.health.callStarted(forceProbe);
     try {
       const result = await instance.pool.call(method, request, deadline, signal);
+      const fault = replyFault(this.config.name, request, result);
+      if (fault) throw new RpcError('protocol', `the reply breaks what the IDL promises: ${fault}`, true);
       instance.health.succeeded();
       return result;
     } catch (err) {

@@ -1,8 +1,9 @@
 import net from 'node:net';
 import thrift from 'thrift';
 import type { HostPort, ProtocolKind, TransportKind } from '../config/schema.js';
+import { backendText } from './backend-text.js';
 import { RpcError } from './rpc-error.js';
-import { createMessageReader, createWriteTransport, diagnoseMismatch, PROTOCOLS, type MessageReader } from './transport.js';
+import { createMessageReader, createWriteTransport, diagnoseMismatch, PROTOCOLS, type MessageCap, type MessageReader } from './transport.js';
 
 /** A service's generated client class, used only as the codec for its methods (send_X / recv_X). */
 export type GeneratedClientClass = new (output: thrift.TTransport, protocol: unknown) => object;
@@ -16,7 +17,8 @@ interface CodecClient {
 export interface WireOptions {
   transport: TransportKind;
   protocol: ProtocolKind;
-  maxFrameBytes: number;
+  /** The largest reply accepted. */
+  replyCap: MessageCap;
   /** Env prefix of the backend, named in mismatch hints. */
   envPrefix: string;
 }
@@ -59,7 +61,7 @@ export class Connection {
       socket.uncork();
     });
     this.codec = new Client(output, PROTOCOLS[wire.protocol]) as CodecClient;
-    this.reader = createMessageReader(wire.transport, wire.protocol, wire.maxFrameBytes, (input) => this.onMessage(input));
+    this.reader = createMessageReader(wire.transport, wire.protocol, wire.replyCap, (input) => this.onMessage(input));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(new RpcError('connection-lost', `connection error: ${err.message}`, true, { cause: err })));
     socket.on('close', () => this.fail(new RpcError('connection-lost', this.closedMessage(), true)));
@@ -131,15 +133,24 @@ export class Connection {
       this.reader.push(chunk);
     } catch (err) {
       this.fail(this.protocolError(err));
+      return;
+    }
+    // Bytes beyond a reply (sent with it, or while no call was in flight) would be read as the
+    // start of the next call's reply, failing a request that has nothing to do with them.
+    // The reply itself was whole: its call keeps it, and the connection is not reused.
+    if (!this.current && this.reader.pendingBytes > 0) {
+      this.fail(new RpcError('protocol', `the backend sent ${this.reader.pendingBytes} bytes beyond its reply; connection closed`, true));
     }
   }
 
   private onMessage(input: thrift.TProtocol): void {
     const call = this.current;
     const { fname, mtype, rseqid } = input.readMessageBegin();
-    if (!call) throw new RpcError('protocol', `unsolicited message "${fname}" from the backend`, true);
+    if (!call) throw new RpcError('protocol', 'the backend sent a message while no call was in flight', true, { said: backendText(fname) });
     if (rseqid !== call.seqid || fname !== call.method) {
-      throw new RpcError('protocol', `reply "${fname}" #${rseqid} does not match call "${call.method}" #${call.seqid}`, true);
+      // The name the backend used is its text (it could be a megabyte of anything): the log's only.
+      const what = fname === call.method ? `#${rseqid}` : 'another method';
+      throw new RpcError('protocol', `the reply (for ${what}) does not match call "${call.method}" #${call.seqid}`, true, { said: backendText(fname) });
     }
     if (mtype !== thrift.Thrift.MessageType.REPLY && mtype !== thrift.Thrift.MessageType.EXCEPTION) {
       throw new RpcError('protocol', `unexpected message type ${mtype} in reply`, true);
@@ -155,8 +166,9 @@ export class Connection {
     if (outcome.err === null || outcome.err === undefined) {
       call.resolve(outcome.result);
     } else {
+      // Not kept as the cause: its text would reach the log whole.
       const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
-      call.reject(new RpcError('application', `the backend raised: ${message}`, true, { cause: outcome.err }));
+      call.reject(new RpcError('application', 'the backend raised an exception', true, { said: backendText(message) }));
     }
     // Answered before it read the whole request: the rest is still queued on this socket and
     // would go ahead of the next call (or be read as its start). The connection is done.
@@ -165,9 +177,11 @@ export class Connection {
 
   private protocolError(err: unknown): RpcError {
     const hint = diagnoseMismatch(this.head, this.wire.transport, this.wire.protocol);
-    const base = err instanceof RpcError ? err.message : `malformed reply: ${(err as Error).message}`;
+    // The decoder's own words stay in the cause, for the log.
+    const base = err instanceof RpcError ? err.message : 'the reply could not be decoded';
     return new RpcError('protocol', hint ? `${base}; ${hint} (check ${this.wire.envPrefix}_TRANSPORT and ${this.wire.envPrefix}_PROTOCOL)` : base, true, {
       cause: err,
+      ...(err instanceof RpcError && err.said !== undefined ? { said: err.said } : {}),
     });
   }
 

@@ -1,6 +1,7 @@
 import base from '../../gen/thrift/base_types.js';
 import { ApiError, backendStatusError, type ErrorCode } from '../errors.js';
 import type { Interceptor } from './rpc-client.js';
+import { backendText } from './backend-text.js';
 import { RpcError, type RpcErrorKind } from './rpc-error.js';
 
 /** Fills field 255 of every request: the log id, who calls, for whom, and the trace context. */
@@ -40,14 +41,15 @@ export const errorInterceptor: Interceptor = (next) => async (call) => {
   } catch (err) {
     if (!(err instanceof RpcError)) throw err;
     const code = RPC_ERROR_CODES[err.kind];
-    // The gateway's own diagnosis of a broken exchange (it may name a transport mismatch) helps
-    // the partner report it; it holds nothing the backend said.
+    // The gateway's own diagnosis of a broken exchange (it may name a transport mismatch, or
+    // the promise of the IDL a reply broke) helps the partner report it; it holds nothing the
+    // backend said (see RpcError).
     const message = err.kind === 'protocol' || err.kind === 'connection-lost' ? `The ${call.backend} backend call failed: ${err.message}.` : undefined;
     const retryAfter = err.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } };
     throw new ApiError(code, message, { cause: err, ...retryAfter });
   }
   const status = response.BaseResp?.StatusCode ?? 0;
-  if (status !== 0) throw backendStatusError(call.backend, status, response.BaseResp?.StatusMessage ?? '');
+  if (status !== 0) throw backendStatusError(call.backend, status, backendText(response.BaseResp?.StatusMessage ?? ''));
   return response;
 };
 

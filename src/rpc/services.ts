@@ -7,11 +7,14 @@ import type keypoint from '../../gen/thrift/keypoint_types.js';
 import type { BackendName } from '../config/schema.js';
 import type { GeneratedClientClass } from './connection.js';
 
-/** Each backend's methods, with the request and response types the IDL gives them. */
+/**
+ * Each backend's methods, with the request and response types the IDL gives them; a response
+ * as it reaches a caller, after the reply checks (reply-checks.ts): its payload is there.
+ */
 export interface BackendMethods {
   keypoint: { Detect: { request: keypoint.DetectRequest; response: keypoint.DetectResponse } };
-  image3d: { Render: { request: image3d.RenderRequest; response: image3d.RenderResponse } };
-  arscan: { Reconstruct: { request: arscan.ReconstructRequest; response: arscan.ReconstructResponse } };
+  image3d: { Render: { request: image3d.RenderRequest; response: image3d.RenderResponse & { video: Buffer } } };
+  arscan: { Reconstruct: { request: arscan.ReconstructRequest; response: arscan.ReconstructResponse & { model_zip: Buffer } } };
 }
 
 export const SERVICE_CLIENTS: Record<BackendName, GeneratedClientClass> = {

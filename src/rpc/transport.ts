@@ -166,18 +166,26 @@ export function createWriteTransport(kind: TransportKind, onFlush: (chunks: Buff
  */
 export interface MessageReader {
   push(chunk: Buffer): void;
+  /** Bytes received and not yet part of a whole message. */
+  readonly pendingBytes: number;
+}
+
+/** The largest message a reader accepts, and the setting that says so (named in the refusal). */
+export interface MessageCap {
+  bytes: number;
+  setting: string;
 }
 
 export function createMessageReader(
   kind: TransportKind,
   protocol: ProtocolKind,
-  maxBytes: number,
+  cap: MessageCap,
   onMessage: (input: Protocol) => void,
 ): MessageReader {
   const Protocol = PROTOCOLS[protocol];
   return kind === 'framed'
-    ? new FramedReader(maxBytes, (frame) => onMessage(new Protocol(new thrift.TFramedTransport(frame))))
-    : bufferedReader(maxBytes, Protocol, onMessage);
+    ? new FramedReader(cap, (frame) => onMessage(new Protocol(new thrift.TFramedTransport(frame))))
+    : bufferedReader(cap, Protocol, onMessage);
 }
 
 class FramedReader implements MessageReader {
@@ -185,9 +193,13 @@ class FramedReader implements MessageReader {
   private buffered = 0;
 
   constructor(
-    private readonly maxBytes: number,
+    private readonly cap: MessageCap,
     private readonly onFrame: (frame: Buffer) => void,
   ) {}
+
+  get pendingBytes(): number {
+    return this.buffered;
+  }
 
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -195,12 +207,8 @@ class FramedReader implements MessageReader {
     while (this.buffered >= 4) {
       const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
       const size = head.readInt32BE(0);
-      if (size < 0 || size > this.maxBytes) {
-        throw new RpcError(
-          'protocol',
-          `the backend announced a frame of ${size} bytes, beyond the ${this.maxBytes}-byte cap (RPC_MAX_FRAME_BYTES)`,
-          true,
-        );
+      if (size < 0 || size > this.cap.bytes) {
+        throw new RpcError('protocol', `the backend announced a frame of ${size} bytes, beyond the ${this.cap.bytes}-byte cap (${this.cap.setting})`, true);
       }
       if (this.buffered < 4 + size) return;
       const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
@@ -212,9 +220,10 @@ class FramedReader implements MessageReader {
   }
 }
 
-function bufferedReader(maxBytes: number, Protocol: ProtocolCtor, onMessage: (input: Protocol) => void): MessageReader {
+function bufferedReader(cap: MessageCap, Protocol: ProtocolCtor, onMessage: (input: Protocol) => void): MessageReader {
   // Unframed messages have no length: parse what has arrived, and on underrun wait for more.
-  type Reader = thrift.TTransport & { commitPosition(): void; rollbackPosition(): void };
+  type Reader = thrift.TTransport & { commitPosition(): void; rollbackPosition(): void; readCursor: number; writeCursor: number };
+  let current: Reader | undefined;
   // @types/thrift predates receiver's maxLength argument.
   const receiver = thrift.TBufferedTransport.receiver as unknown as (
     cb: (reader: Reader) => void,
@@ -223,6 +232,7 @@ function bufferedReader(maxBytes: number, Protocol: ProtocolCtor, onMessage: (in
   ) => (chunk: Buffer) => void;
   const receive = receiver(
     (reader: Reader) => {
+      current = reader;
       for (;;) {
         try {
           onMessage(new Protocol(reader));
@@ -237,16 +247,19 @@ function bufferedReader(maxBytes: number, Protocol: ProtocolCtor, onMessage: (in
       }
     },
     undefined,
-    maxBytes,
+    cap.bytes,
   );
   return {
+    get pendingBytes() {
+      return current ? current.writeCursor - current.readCursor : 0;
+    },
     push(chunk) {
       try {
         receive(chunk);
       } catch (err) {
         if (err instanceof RpcError) throw err;
         if (err instanceof Error && /larger than the maximum/.test(err.message)) {
-          throw new RpcError('protocol', `the backend sent a message beyond the ${maxBytes}-byte cap (RPC_MAX_FRAME_BYTES)`, true);
+          throw new RpcError('protocol', `the backend sent a message beyond the ${cap.bytes}-byte cap (${cap.setting})`, true);
         }
         throw err;
       }

@@ -9,7 +9,11 @@ import { ctx, rpcClient } from '../helpers/rpc.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('the replay backend asks upstream once per method, then answers every call with that reply and its own seqid', async (t) => {
-  const face = new keypoint.Face({ rect: new keypoint.Rect({ left: 1, top: 2, width: 30, height: 40 }), score: 0.5, landmarks: [] });
+  const face = new keypoint.Face({
+    rect: new keypoint.Rect({ left: 1, top: 2, width: 30, height: 40 }),
+    score: 0.5,
+    landmarks: Array.from({ length: keypoint.LANDMARK_COUNT }, () => new keypoint.Point({ x: 10, y: 20 })),
+  });
   const upstream = await fakeKeypoint(() => ok({ faces: [face] }));
   t.after(() => upstream.close());
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/replay-backend.ts', '--upstream', upstream.address], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,4 +1,5 @@
 import net, { type AddressInfo } from 'node:net';
+import thrift from 'thrift';
 import base from '../../gen/thrift/base_types.js';
 import ArScanService from '../../gen/thrift/ArScanService.js';
 import arscan from '../../gen/thrift/arscan_types.js';
@@ -102,6 +103,99 @@ export async function rawBackend(reply: (socket: net.Socket, frame: Buffer) => v
         server.close(() => resolve());
       }),
   };
+}
+
+/** The method name and seqid of a framed binary call, as `rawBackend` hands it over. */
+export function callOf(frame: Buffer): { method: string; seqid: number } {
+  const nameLength = frame.readInt32BE(4);
+  return { method: frame.toString('utf8', 8, 8 + nameLength), seqid: frame.readInt32BE(8 + nameLength) };
+}
+
+/** What `write` writes with the binary protocol, as bytes. */
+function binary(write: (out: thrift.TProtocol) => void): Buffer {
+  const chunks: Buffer[] = [];
+  const transport = new thrift.TBufferedTransport(undefined, (buf) => buf && chunks.push(buf));
+  write(new thrift.TBinaryProtocol(transport));
+  transport.flush();
+  return Buffer.concat(chunks);
+}
+
+/** Writes a generated struct (whose declarations leave its `write` out). */
+const writeStruct = (struct: object, out: thrift.TProtocol) => (struct as { write(out: thrift.TProtocol): void }).write(out);
+
+/** A frame header for `size` bytes. */
+const frameHeader = (size: number) => Buffer.from([size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff]);
+
+/** The reply message up to its result's `success` struct, and after it. */
+const replyHead = (method: string, seqid: number) =>
+  binary((out) => {
+    out.writeMessageBegin(method, thrift.Thrift.MessageType.REPLY, seqid);
+    out.writeStructBegin('result');
+    out.writeFieldBegin('success', thrift.Thrift.Type.STRUCT, 0);
+  });
+const replyTail = binary((out) => {
+  out.writeFieldEnd();
+  out.writeFieldStop();
+  out.writeStructEnd();
+  out.writeMessageEnd();
+});
+
+/**
+ * A whole framed binary reply, as a generated server writes it, naming any `method` (the test
+ * decides: a wrong one, a huge one) with `response` as its result.
+ */
+export function replyFrame(method: string, seqid: number, response: object): Buffer {
+  const message = Buffer.concat([replyHead(method, seqid), binary((out) => writeStruct(response, out)), replyTail]);
+  return Buffer.concat([frameHeader(message.length), message]);
+}
+
+/**
+ * Answers a keypoint call with one face of `count` landmarks: a real framed binary reply,
+ * written a few thousand points at a time as a backend serialising a huge list would, so the
+ * test never holds it whole; given up when the gateway hangs up.
+ */
+export async function floodOfLandmarks(socket: net.Socket, frame: Buffer, count: number): Promise<void> {
+  const face = binary((out) => {
+    out.writeStructBegin('DetectResponse');
+    out.writeFieldBegin('faces', thrift.Thrift.Type.LIST, 1);
+    out.writeListBegin(thrift.Thrift.Type.STRUCT, 1);
+    out.writeStructBegin('Face');
+    out.writeFieldBegin('rect', thrift.Thrift.Type.STRUCT, 1);
+    writeStruct(new keypoint.Rect({ left: 1, top: 1, width: 10, height: 10 }), out);
+    out.writeFieldEnd();
+    out.writeFieldBegin('landmarks', thrift.Thrift.Type.LIST, 2);
+    out.writeListBegin(thrift.Thrift.Type.STRUCT, count);
+  });
+  const point = binary((out) => writeStruct(new keypoint.Point({ x: 5, y: 5 }), out));
+  const rest = binary((out) => {
+    out.writeListEnd();
+    out.writeFieldEnd();
+    out.writeFieldBegin('score', thrift.Thrift.Type.DOUBLE, 3);
+    out.writeDouble(0.9);
+    out.writeFieldEnd();
+    out.writeFieldStop();
+    out.writeStructEnd();
+    out.writeListEnd();
+    out.writeFieldEnd();
+    out.writeFieldBegin('BaseResp', thrift.Thrift.Type.STRUCT, 255);
+    writeStruct(new base.BaseResp({ StatusCode: 0 }), out);
+    out.writeFieldEnd();
+    out.writeFieldStop();
+    out.writeStructEnd();
+  });
+  const { method, seqid } = callOf(frame);
+  const head = replyHead(method, seqid);
+  const size = head.length + face.length + count * point.length + rest.length + replyTail.length;
+  const pointsPerWrite = Math.floor(65536 / point.length);
+  const block = Buffer.concat(Array.from({ length: pointsPerWrite }, () => point));
+  const write = async (bytes: Buffer) => {
+    if (!socket.write(bytes)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+  };
+  await write(Buffer.concat([frameHeader(size), head, face]));
+  for (let left = count; left > 0 && !socket.destroyed; left -= pointsPerWrite) {
+    await write(left >= pointsPerWrite ? block : block.subarray(0, left * point.length));
+  }
+  if (!socket.destroyed) await write(Buffer.concat([rest, replyTail]));
 }
 
 /** A loopback port with nothing listening on it. */

@@ -11,7 +11,7 @@ import { expectProblem, startGateway, type TestGateway } from '../helpers/gatewa
 import { makeZip } from '../helpers/zips.js';
 import { until, waitForStatus, type Job } from './helpers.js';
 
-const MODEL = Buffer.from('PK model zip as the backend made it');
+const MODEL = Buffer.from('PK\x03\x04 model zip as the backend made it', 'latin1');
 
 describe('arscan jobs, and their expiry', () => {
   let be: FakeBackend<arscan.ReconstructRequest>;

@@ -18,8 +18,11 @@ export interface Job {
   error: { code: string; status: number; logid: string; message: string } | null;
 }
 
-/** A video a gated backend answers: which request it was, readable from the bytes. */
-export const videoOf = (n: number) => Buffer.from(`video of call ${n}`);
+/** A video a gated backend answers: which request it was, readable from the bytes (after the MP4 start replies are checked for). */
+export const videoOf = (n: number) => Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from(`ftypisom video of call ${n}`)]);
+
+/** A depth map: the PNG signature replies are checked for, and a word. */
+export const DEPTH_PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('depth')]);
 
 export interface GatedImage3d extends FakeBackend<image3d.RenderRequest> {
   /** Lets the oldest waiting call (or `n` of them) answer. */
@@ -57,7 +60,7 @@ export async function gatedImage3d(answer: (n: number) => image3d.RenderResponse
 }
 
 export const okRender = (n: number) =>
-  new image3d.RenderResponse({ video: videoOf(n), mime_type: 'video/mp4', frame_count: n, depth_png: Buffer.from('depth'), BaseResp: new base.BaseResp({ StatusCode: 0 }) });
+  new image3d.RenderResponse({ video: videoOf(n), mime_type: 'video/mp4', frame_count: n, depth_png: DEPTH_PNG, BaseResp: new base.BaseResp({ StatusCode: 0 }) });
 
 /** Waits (generously: the machine is shared) until `check` holds. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {

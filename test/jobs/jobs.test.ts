@@ -9,7 +9,7 @@ import { hashKey } from '../../src/partners/api-keys.js';
 import { rawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
+import { DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
 
 const coffee = fixture('coffee.png');
 const storeDir = () => mkdtempSync(join(tmpdir(), 'vg-jobs-'));
@@ -77,7 +77,7 @@ describe('jobs on the embedded store', () => {
     assert.equal(result.headers.get('content-disposition'), `attachment; filename="${job.logid}.mp4"`);
     assert.deepEqual(Buffer.from(await result.arrayBuffer()), videoOf(1));
     const json = await fetch(`${gw.url}${done.result_url}`, { headers: { accept: 'application/json' } });
-    assert.deepEqual(await json.json(), { logid: job.logid, mime_type: 'video/mp4', frame_count: 1, video: videoOf(1).toString('base64'), depth_png: Buffer.from('depth').toString('base64') });
+    assert.deepEqual(await json.json(), { logid: job.logid, mime_type: 'video/mp4', frame_count: 1, video: videoOf(1).toString('base64'), depth_png: DEPTH_PNG.toString('base64') });
   });
 
   test('a bad request is its 4xx at once, never a job', async () => {

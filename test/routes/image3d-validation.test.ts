@@ -6,7 +6,11 @@ import { fakeImage3d, type FakeBackend } from '../helpers/fake-backends.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
 import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
 
-const video = Buffer.from('not really a video, the fake backend does not render');
+// Only the first bytes of a real file (replies are checked for them); the fake backend does not render.
+const videos = {
+  mp4: Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom, not really a video')]),
+  gif: Buffer.from('GIF89a, not really a video'),
+};
 
 describe('POST /v1/image3d/videos checks everything before calling the backend', () => {
   let be: FakeBackend<image3d.RenderRequest>;
@@ -22,7 +26,7 @@ describe('POST /v1/image3d/videos checks everything before calling the backend',
   });
   const okReply = (req: image3d.RenderRequest) =>
     new image3d.RenderResponse({
-      video,
+      video: req.video_format === 'gif' ? videos.gif : videos.mp4,
       mime_type: req.video_format === 'gif' ? 'image/gif' : 'video/mp4',
       frame_count: 2,
       depth_png: Buffer.alloc(0),
@@ -71,7 +75,7 @@ describe('POST /v1/image3d/videos checks everything before calling the backend',
     assert.equal(req.motion, image3d.CameraMotion.DOLLY_ZOOM);
     assert.equal(req.duration_ms, 10000);
     assert.equal(req.video_format, 'gif');
-    assert.deepEqual(Buffer.from(await res.arrayBuffer()), video);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), videos.gif);
   });
 
   test('defaults: speed 1, zoom, 3000 ms, mp4', async () => {

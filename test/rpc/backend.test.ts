@@ -9,7 +9,7 @@ import { ctx, rpcClient } from '../helpers/rpc.js';
 const request = () => new keypoint.DetectRequest({ image: Buffer.from('x') });
 
 test('a dead instance among live ones: every call succeeds on the live one, and the dead one is ejected', async (t) => {
-  const live = await fakeKeypoint(() => ok({ image_width: 1 }));
+  const live = await fakeKeypoint(() => ok({ image_width: 41 }));
   t.after(() => live.close());
   const dead = `127.0.0.1:${await closedPort()}`;
   const rpc = rpcClient({ KEYPOINT_BACKENDS: `${dead},${live.address}` });
@@ -55,7 +55,7 @@ test('every instance ejected: one probe call at a time goes through, every other
   let stalled = true;
   const be = await fakeKeypoint(async () => {
     while (stalled) await sleep(20);
-    return ok({ image_width: 3 });
+    return ok({ image_width: 43 });
   });
   t.after(() => be.close());
   t.after(() => (stalled = false));
@@ -73,8 +73,8 @@ test('every instance ejected: one probe call at a time goes through, every other
   await assert.rejects(probe, (e: ApiError) => e.code === 'BACKEND_TIMEOUT');
   // The backend comes back: the next probe brings the instance back at once, not after 8 s.
   stalled = false;
-  assert.equal((await call()).image_width, 3);
-  assert.equal((await call()).image_width, 3);
+  assert.equal((await call()).image_width, 43);
+  assert.equal((await call()).image_width, 43);
 });
 
 test('a call that was sent is never retried, even when another instance is healthy', async (t) => {

@@ -35,7 +35,7 @@ test('after a backend restart, the next call goes through on a new connection (a
   await be.close(); // drops the pooled connection
   await sleep(20);
   await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), (e: unknown) => e instanceof ApiError && e.code === 'BACKEND_UNAVAILABLE');
-  const back = await fakeKeypoint(() => ok({ image_width: 9 }), { port: be.port });
+  const back = await fakeKeypoint(() => ok({ image_width: 49 }), { port: be.port });
   t.after(() => back.close());
-  assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 9);
+  assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 49);
 });
