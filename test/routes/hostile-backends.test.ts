@@ -257,7 +257,8 @@ describe('nothing a backend sends reaches a partner; in the log it is cut to ~1 
     const be = closing(
       await fakeImage3d(() => status ?? new image3d.RenderResponse({ video: mp4, mime_type: 'video/mp4', BaseResp: new base.BaseResp({ StatusCode: 0 }) })),
     );
-    const gw = await gatewayFor({ IMAGE3D_BACKENDS: be.address });
+    // Writing and reading 50 MB takes a while on a loaded machine: the deadline is not what is tested.
+    const gw = await gatewayFor({ IMAGE3D_BACKENDS: be.address, IMAGE3D_TIMEOUT_MS: '60000' });
     const post = (g: TestGateway) => fetch(`${g.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee });
     const res = await post(gw);
     const text = await res.clone().text();
