@@ -16,6 +16,8 @@ test('entry names are never paths: traversal, absolute, drive letters, backslash
   assert.equal(safeBaseName('C:c.png'), 'c.png');
   assert.equal(safeBaseName('dir\\\\sub\\\\d.png'), 'd.png');
   assert.equal(safeBaseName('e\u0000vil.png'), 'evil.png');
+  assert.equal(safeBaseName('photo\u202Egnp.exe'), 'photognp.exe', 'bidi overrides go');
+  assert.equal(safeBaseName('a\u200Bb\uFEFF\u0085.png'), 'ab.png', 'zero-width, BOM and C1 characters go');
   assert.equal(safeBaseName('..'), 'file');
   assert.equal(safeBaseName('dir/'), 'file');
 });
