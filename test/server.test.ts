@@ -8,6 +8,9 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closedPort, fakeKeypoint, ok } from './helpers/fake-backends.js';
 import { startServerProcess } from './helpers/server-process.js';
+import { expectAnswer } from './helpers/gateway.js';
+import { Readiness } from '../src/schemas/health.js';
+import { KeypointsAnswer } from '../src/schemas/keypoints.js';
 
 const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
@@ -22,8 +25,7 @@ test('the server starts the reference backends, says so, serves keypoints and vi
   const { child, url, output } = await startServerProcess({ KEYPOINT_BACKENDS: '', IMAGE3D_BACKENDS: '', ARSCAN_BACKENDS: '', NODE_ENV: '', REFERENCE_BACKENDS: '' });
   t.after(() => child.kill('SIGKILL'));
   const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('astronaut.png') });
-  assert.equal(res.status, 200);
-  assert.equal(((await res.json()) as { faces: unknown[] }).faces.length, 1);
+  assert.equal((await expectAnswer(res, KeypointsAnswer)).faces.length, 1);
   const video = await fetch(`${url}/v1/image3d/videos?format=gif&duration_ms=1000`, {
     method: 'POST',
     headers: { 'content-type': 'image/png' },
@@ -32,8 +34,7 @@ test('the server starts the reference backends, says so, serves keypoints and vi
   assert.equal(video.status, 200);
   assert.equal(video.headers.get('content-type'), 'image/gif');
   const ready = await fetch(`${url}/readyz`);
-  assert.equal(ready.status, 200);
-  const { backends } = (await ready.json()) as { backends: Record<string, { reference?: boolean }> };
+  const { backends } = await expectAnswer(ready, Readiness);
   assert.deepEqual(Object.entries(backends).map(([name, b]) => [name, b.reference]), [['keypoint', true], ['image3d', true], ['arscan', true]]);
   // One warn line per stand-in, naming its variable.
   const warnings = output().split('\n').filter((l) => l.includes('"level":40') && l.includes('built-in reference backend'));

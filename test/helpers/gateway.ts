@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
+import type { z } from 'zod';
 import { loadConfig, loadKeys } from '../../src/config/load.js';
+import { Problem as ProblemSchema } from '../../src/schemas/problem.js';
 
 export interface TestGateway {
   app: FastifyInstance;
@@ -36,23 +38,45 @@ export async function startGateway(env: Record<string, string>): Promise<TestGat
   return { app, url: `http://127.0.0.1:${port}`, port, logs, close: () => app.close() };
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  message: string;
-  detail: string;
-  logid: string;
-  errors?: Array<{ field: string; message: string }>;
+export type Problem = z.output<typeof ProblemSchema>;
+
+/**
+ * The answer has this status, is JSON and is exactly what `schema` (the one the OpenAPI
+ * document names) describes: parsing it must succeed and drop nothing, so a member the
+ * document does not name fails too.
+ */
+export async function expectAnswer<T extends z.ZodType>(res: Response, schema: T, status = 200): Promise<z.output<T>> {
+  const raw: unknown = await res.json();
+  assert.equal(res.status, status, JSON.stringify(raw));
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  const parsed = schema.safeParse(raw);
+  assert.ok(parsed.success, `the answer is not what the OpenAPI document says: ${parsed.error?.message}`);
+  assert.deepEqual(parsed.data, raw, 'the answer holds members the OpenAPI document does not name');
+  return parsed.data;
 }
 
 /** The answer is the catalogue's problem+json with this status and code, and the log id of its header. */
 export async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
   assert.equal(res.status, status);
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const body = (await res.json()) as Problem;
+  const body = ProblemSchema.parse(await res.json());
   assert.equal(body.code, code);
+  assert.equal(body.status, status);
+  assert.ok(body.title.length > 0);
   assert.equal(body.logid, res.headers.get('x-tt-logid'));
   return body;
+}
+
+/** `send` is refused with this problem (and message), and `backend` got no call from it. */
+export async function refusedBeforeBackend(
+  backend: { requests: unknown[] },
+  send: () => Promise<Response>,
+  status: number,
+  code: string,
+  message?: RegExp,
+): Promise<void> {
+  const calls = backend.requests.length;
+  const problem = await expectProblem(await send(), status, code);
+  if (message) assert.match(problem.message, message);
+  assert.equal(backend.requests.length, calls, 'no backend call');
 }

@@ -2,21 +2,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
+import type { z } from 'zod';
+import { Job as JobSchema } from '../../src/schemas/jobs.js';
 import { fakeImage3d, type FakeBackend } from '../helpers/fake-backends.js';
+import { expectAnswer } from '../helpers/gateway.js';
 
-export interface Job {
-  id: string;
-  kind: string;
-  status: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  expires_at: string | null;
-  queue_position: number | null;
-  logid: string;
-  result_url: string | null;
-  error: { code: string; status: number; logid: string; message: string } | null;
-}
+export type Job = z.output<typeof JobSchema>;
 
 /** A video a gated backend answers: which request it was, readable from the bytes (after the MP4 start replies are checked for). */
 export const videoOf = (n: number) => Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from(`ftypisom video of call ${n}`)]);
@@ -75,9 +66,7 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 export async function waitForStatus(url: string, id: string, statuses: string[], headers: Record<string, string> = {}): Promise<Job> {
   let job: Job | undefined;
   await until(async () => {
-    const res = await fetch(`${url}/v1/jobs/${id}`, { headers });
-    assert.equal(res.status, 200);
-    job = (await res.json()) as Job;
+    job = await expectAnswer(await fetch(`${url}/v1/jobs/${id}`, { headers }), JobSchema);
     return statuses.includes(job.status);
   }, `job ${id} to be ${statuses.join(' or ')}`);
   return job!;

@@ -8,7 +8,8 @@ import image3d from '../../gen/thrift/image3d_types.js';
 import { hashKey } from '../../src/partners/api-keys.js';
 import { rawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { Job as JobSchema, JobList } from '../../src/schemas/jobs.js';
+import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
 
 const coffee = fixture('coffee.png');
@@ -27,11 +28,7 @@ function submit(gw: TestGateway, opts: { prefer?: string; query?: string; key?: 
   });
 }
 
-async function accepted(res: Response): Promise<Job> {
-  const job = (await res.json()) as Job;
-  assert.equal(res.status, 202, JSON.stringify(job));
-  return job;
-}
+const accepted = (res: Response): Promise<Job> => expectAnswer(res, JobSchema, 202);
 
 describe('jobs on the embedded store', () => {
   let be: GatedImage3d;
@@ -61,7 +58,7 @@ describe('jobs on the embedded store', () => {
     assert.deepEqual(Object.keys(job).sort(), ['created_at', 'error', 'expires_at', 'finished_at', 'id', 'kind', 'logid', 'queue_position', 'result_url', 'started_at', 'status']);
     await be.arrived(1);
     const running = await fetch(`${gw.url}/v1/jobs/${job.id}`);
-    assert.equal(((await running.json()) as Job).status, 'running');
+    assert.equal((await expectAnswer(running, JobSchema)).status, 'running');
     assert.ok(Number(running.headers.get('retry-after')) > 0);
     await expectProblem(await fetch(`${gw.url}/v1/jobs/${job.id}/result`), 409, 'JOB_NOT_FINISHED');
     // The backend call carries the submitting request's log id.
@@ -81,10 +78,10 @@ describe('jobs on the embedded store', () => {
   });
 
   test('a bad request is its 4xx at once, never a job', async () => {
-    const before = ((await (await fetch(`${gw.url}/v1/jobs`)).json()) as { jobs: Job[] }).jobs.length;
+    const before = (await expectAnswer(await fetch(`${gw.url}/v1/jobs`), JobList)).jobs.length;
     await expectProblem(await submit(gw, { query: '?speed=9' }), 400, 'INVALID_ARGUMENT');
     await expectProblem(await submit(gw, { body: Buffer.from('GIF89a not really') }), 415, 'UNSUPPORTED_IMAGE_FORMAT');
-    const after = ((await (await fetch(`${gw.url}/v1/jobs`)).json()) as { jobs: Job[] }).jobs.length;
+    const after = (await expectAnswer(await fetch(`${gw.url}/v1/jobs`), JobList)).jobs.length;
     assert.equal(after, before);
   });
 
@@ -104,7 +101,7 @@ describe('jobs on the embedded store', () => {
   });
 
   test('a failed job keeps the synchronous route\'s problem; its result answers with it', async () => {
-    const list = (await (await fetch(`${gw.url}/v1/jobs?status=failed`)).json()) as { jobs: Job[] };
+    const list = await expectAnswer(await fetch(`${gw.url}/v1/jobs?status=failed`), JobList);
     assert.equal(list.jobs.length, 1);
     const failed = list.jobs[0]!;
     assert.equal(failed.error!.code, 'IMAGE_UNDECODABLE');
@@ -123,7 +120,7 @@ describe('jobs on the embedded store', () => {
     await be.arrived(calls + 1);
     const canceled = await fetch(`${gw.url}/v1/jobs/${running.id}/cancel`, { method: 'POST' });
     assert.equal(canceled.status, 202);
-    assert.equal(((await canceled.json()) as Job).status, 'canceled');
+    assert.equal((await expectAnswer(canceled, JobSchema, 202)).status, 'canceled');
     await expectProblem(await fetch(`${gw.url}/v1/jobs/${running.id}/result`), 409, 'JOB_CANCELED');
     await expectProblem(await fetch(`${gw.url}/v1/jobs/${running.id}/cancel`, { method: 'POST' }), 409, 'JOB_ALREADY_FINISHED');
     be.release(); // the abandoned call's answer changes nothing
@@ -149,7 +146,7 @@ describe('jobs on the embedded store', () => {
     let cursor: string | null = null;
     do {
       const res = await fetch(`${gw.url}/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
-      const page = (await res.json()) as { jobs: Job[]; next_cursor: string | null };
+      const page = await expectAnswer(res, JobList);
       assert.ok(page.jobs.length <= 2);
       all.push(...page.jobs);
       cursor = page.next_cursor;
@@ -179,7 +176,7 @@ describe('jobs on the embedded store', () => {
     be.release();
     const stream = await text; // ends: the stream is closed after the final state
     const events = stream.split('\n\n').filter((e) => e.startsWith('id:'));
-    const parsed = events.map((e) => ({ id: Number(/^id: (\d+)$/m.exec(e)![1]), type: /^event: (.+)$/m.exec(e)![1], job: JSON.parse(/^data: (.+)$/m.exec(e)![1]!) as Job }));
+    const parsed = events.map((e) => ({ id: Number(/^id: (\d+)$/m.exec(e)![1]), type: /^event: (.+)$/m.exec(e)![1], job: JobSchema.parse(JSON.parse(/^data: (.+)$/m.exec(e)![1]!)) }));
     assert.ok(parsed.every((e) => e.type === 'status'));
     assert.deepEqual(parsed.map((e) => e.job.status).slice(-2), ['running', 'succeeded']);
     assert.ok(parsed.every((e, i) => i === 0 || e.id > parsed[i - 1]!.id));
@@ -228,7 +225,7 @@ describe('jobs belong to their partner, and a partner\'s share is bounded', () =
       await expectProblem(await fetch(`${gw.url}/v1/jobs/${job.id}${path}`, { method, headers: auth(KEYS.beta) }), 404, 'JOB_NOT_FOUND');
       await expectProblem(await fetch(`${gw.url}/v1/jobs/job_AAAAAAAAAAAAAAAAAAAAAA${path}`, { method, headers: auth(KEYS.acme) }), 404, 'JOB_NOT_FOUND');
     }
-    const theirs = (await (await fetch(`${gw.url}/v1/jobs`, { headers: auth(KEYS.beta) })).json()) as { jobs: Job[] };
+    const theirs = await expectAnswer(await fetch(`${gw.url}/v1/jobs`, { headers: auth(KEYS.beta) }), JobList);
     assert.equal(theirs.jobs.length, 0);
     await expectProblem(await fetch(`${gw.url}/v1/jobs`), 401, 'UNAUTHENTICATED');
     await be.arrived(1);

@@ -8,9 +8,10 @@ import base from '../../gen/thrift/base_types.js';
 import { startArscanBackend } from '../../src/backends/arscan/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
 import { unzip } from '../../src/input/zip.js';
+import { ArscanJsonAnswer } from '../../src/schemas/arscan.js';
 import { fakeArscan, type FakeBackend } from '../helpers/fake-backends.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
-import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { expectAnswer, refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
 import { makeZip, markEncrypted, renameEntry } from '../helpers/zips.js';
 
 const MiB = 1024 * 1024;
@@ -73,8 +74,7 @@ describe('POST /v1/arscan/models against the reference backend', () => {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ images: photos.map(([name, data]) => ({ name, data: data.toString('base64') })), texture_size: 512 }),
     });
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as { logid: string; format: string; vertex_count: number; images_used: number; model_zip: string };
+    const body = await expectAnswer(res, ArscanJsonAnswer);
     assert.equal(body.logid, res.headers.get('x-tt-logid'));
     assert.deepEqual([body.format, body.vertex_count, body.images_used], ['glb', 12, 3]);
     const { files } = await readZip(Buffer.from(body.model_zip, 'base64'));
@@ -114,16 +114,8 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
     await be.close();
   });
 
-  async function refused(body: Buffer | string, type: string, status: number, code: string, message?: RegExp, query = ''): Promise<void> {
-    const calls = be.requests.length;
-    const res = await fetch(`${gw.url}/v1/arscan/models${query}`, { method: 'POST', headers: { 'content-type': type }, body });
-    const problem = (await res.json()) as Problem;
-    assert.equal(res.status, status, JSON.stringify(problem));
-    assert.equal(problem.code, code);
-    assert.equal(problem.logid, res.headers.get('x-tt-logid'));
-    if (message) assert.match(problem.message, message);
-    assert.equal(be.requests.length, calls, 'no backend call');
-  }
+  const refused = (body: Buffer | string, type: string, status: number, code: string, message?: RegExp, query = '') =>
+    refusedBeforeBackend(be, () => fetch(`${gw.url}/v1/arscan/models${query}`, { method: 'POST', headers: { 'content-type': type }, body }), status, code, message);
   const zipType = 'application/zip';
 
   test('a zip bomb: 413 at once', async () => {

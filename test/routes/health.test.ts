@@ -2,23 +2,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import image3d from '../../gen/thrift/image3d_types.js';
 import { closedPort, fakeImage3d, fakeKeypoint, ok, status } from '../helpers/fake-backends.js';
-import { startGateway } from '../helpers/gateway.js';
+import { Liveness, Readiness } from '../../src/schemas/health.js';
+import { expectAnswer, expectProblem, startGateway } from '../helpers/gateway.js';
 
 test('/healthz answers while the process serves', async (t) => {
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/healthz`);
-  assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { status: 'ok' });
+  assert.deepEqual(await expectAnswer(res, Liveness), { status: 'ok' });
 });
 
-interface Readiness {
-  status: string;
-  code?: string;
-  message?: string;
-  routes: Record<string, 'up' | 'down'>;
-  backends: Record<string, { state: string; reference?: boolean; routes: string[]; instances: Array<{ address: string; state: string; error?: string }> }>;
-}
+/** A 503 NOT_READY: the problem, with the readiness members beside it. */
+const NotReady = Readiness.omit({ status: true });
 
 test('/readyz is 200 ready when every backend has a reachable instance, with the routes each serves and the state of each instance', async (t) => {
   const be = await fakeKeypoint(() => ok());
@@ -30,8 +25,7 @@ test('/readyz is 200 ready when every backend has a reachable instance, with the
   const gw = await startGateway({ KEYPOINT_BACKENDS: `${be.address},127.0.0.1:${down}`, IMAGE3D_BACKENDS: be3d.address, ARSCAN_BACKENDS: be3d.address });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
-  assert.equal(res.status, 200);
-  const body = (await res.json()) as Readiness;
+  const body = await expectAnswer(res, Readiness);
   assert.equal(body.status, 'ready');
   assert.deepEqual(body.routes, { 'POST /v1/keypoints': 'up', 'POST /v1/image3d/videos': 'up', 'POST /v1/arscan/models': 'up' });
   assert.deepEqual(body.backends.arscan!.routes, ['POST /v1/arscan/models']);
@@ -53,33 +47,26 @@ test('a replica whose keypoint backend is down stays ready (degraded) for the ro
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, IMAGE3D_BACKENDS: be3d.address, ARSCAN_BACKENDS: be3d.address });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
-  assert.equal(res.status, 200);
-  const body = (await res.json()) as Readiness;
+  const body = await expectAnswer(res, Readiness);
   assert.equal(body.status, 'degraded');
   assert.deepEqual(body.routes, { 'POST /v1/keypoints': 'down', 'POST /v1/image3d/videos': 'up', 'POST /v1/arscan/models': 'up' });
   assert.equal(body.backends.keypoint!.state, 'down');
   assert.match(body.backends.keypoint!.instances[0]!.error!, /ECONNREFUSED/);
 
   const strict = await fetch(`${gw.url}/readyz?strict`);
-  assert.equal(strict.status, 503);
-  assert.match(strict.headers.get('content-type')!, /^application\/problem\+json/);
   assert.equal(strict.headers.get('retry-after'), '1');
-  const problem = (await strict.json()) as Readiness;
-  assert.equal(problem.code, 'NOT_READY');
-  assert.match(problem.message!, /of: keypoint\.$/);
-  assert.equal(problem.routes['POST /v1/keypoints'], 'down');
+  const problem = await expectProblem(strict.clone(), 503, 'NOT_READY');
+  assert.match(problem.message, /of: keypoint\.$/);
+  assert.equal(NotReady.parse(await strict.json()).routes['POST /v1/keypoints'], 'down');
 });
 
 test('/readyz is 503 NOT_READY, as problem+json, when no route can be served (backends down or not configured)', async (t) => {
   const gw = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}` });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/readyz`);
-  assert.equal(res.status, 503);
-  assert.match(res.headers.get('content-type')!, /^application\/problem\+json/);
-  const body = (await res.json()) as Readiness;
-  assert.equal(body.code, 'NOT_READY');
-  assert.match(body.message!, /keypoint, image3d, arscan/);
-  assert.deepEqual(Object.values(body.routes), ['down', 'down', 'down']);
+  const problem = await expectProblem(res.clone(), 503, 'NOT_READY');
+  assert.match(problem.message, /keypoint, image3d, arscan/);
+  assert.deepEqual(Object.values(NotReady.parse(await res.json()).routes), ['down', 'down', 'down']);
 });
 
 test('/metrics is Prometheus text with the request and backend call series', async (t) => {

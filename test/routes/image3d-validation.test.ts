@@ -4,7 +4,7 @@ import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import { fakeImage3d, type FakeBackend } from '../helpers/fake-backends.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
-import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
 
 // Only the first bytes of a real file (replies are checked for them); the fake backend does not render.
 const videos = {
@@ -33,16 +33,8 @@ describe('POST /v1/image3d/videos checks everything before calling the backend',
       BaseResp: new base.BaseResp({ StatusCode: 0 }),
     });
 
-  async function refused(query: string, body: Buffer, status: number, code: string, message?: RegExp): Promise<void> {
-    const calls = be.requests.length;
-    const res = await fetch(`${gw.url}/v1/image3d/videos${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body });
-    assert.equal(res.status, status);
-    const problem = (await res.json()) as Problem;
-    assert.equal(problem.code, code);
-    assert.equal(problem.logid, res.headers.get('x-tt-logid'));
-    if (message) assert.match(problem.message, message);
-    assert.equal(be.requests.length, calls, 'no backend call');
-  }
+  const refused = (query: string, body: Buffer, status: number, code: string, message?: RegExp) =>
+    refusedBeforeBackend(be, () => fetch(`${gw.url}/v1/image3d/videos${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body }), status, code, message);
 
   const coffee = fixture('coffee.png');
   for (const [query, message] of [

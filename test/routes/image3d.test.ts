@@ -4,16 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { startImage3dBackend } from '../../src/backends/image3d/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { Image3dJsonAnswer } from '../../src/schemas/image3d.js';
+import { expectAnswer, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { gifInfo, mp4Info, pngInfo } from '../helpers/media.js';
-
-interface JsonAnswer {
-  logid: string;
-  mime_type: string;
-  frame_count: number;
-  video: string;
-  depth_png: string;
-}
 
 describe('POST /v1/image3d/videos against the reference backend', () => {
   let backend: RunningServer;
@@ -62,8 +55,7 @@ describe('POST /v1/image3d/videos against the reference backend', () => {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ image: coffee.toString('base64'), format: 'gif', duration_ms: 1500, speed: 1.5, motion: 'swing' }),
     });
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as JsonAnswer;
+    const body = await expectAnswer(res, Image3dJsonAnswer);
     assert.equal(body.logid, res.headers.get('x-tt-logid'));
     assert.equal(body.mime_type, 'image/gif');
     const gif = gifInfo(Buffer.from(body.video, 'base64'));
@@ -103,8 +95,7 @@ describe('POST /v1/image3d/videos against the reference backend', () => {
       headers: { 'content-type': 'image/png', accept: 'application/json' },
       body: await flatPng(4096, 4096),
     });
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as JsonAnswer;
+    const body = await expectAnswer(res, Image3dJsonAnswer);
     assert.deepEqual(pngInfo(Buffer.from(body.depth_png, 'base64')).width, 240);
   });
 });

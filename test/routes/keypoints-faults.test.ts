@@ -5,7 +5,8 @@ import thrift from 'thrift';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
+import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const coffee = fixture('coffee.png');
 
@@ -67,8 +68,7 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
     const first = await post(gw, 'echo-1-600');
     await expectProblem(first, 504, 'BACKEND_TIMEOUT');
     const second = await post(gw, 'echo-42-0');
-    assert.equal(second.status, 200);
-    assert.equal(((await second.json()) as { image: { width: number } }).image.width, 42);
+    assert.equal((await expectAnswer(second, KeypointsAnswer)).image.width, 42);
 
     const gw4 = await gatewayFor(be.address, { KEYPOINT_MAX_CONNECTIONS: '4', KEYPOINT_TIMEOUT_MS: '250' });
     const results = await Promise.all(
@@ -186,8 +186,7 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
       const be = await fake(() => ok({ image_width: 77 }), wire);
       const gw = await gatewayFor(be.address, { KEYPOINT_TRANSPORT: wire.transport, KEYPOINT_PROTOCOL: wire.protocol });
       const res = await post(gw);
-      assert.equal(res.status, 200, JSON.stringify(wire));
-      assert.equal(((await res.json()) as { image: { width: number } }).image.width, 77);
+      assert.equal((await expectAnswer(res, KeypointsAnswer)).image.width, 77, JSON.stringify(wire));
     }
   });
 
@@ -239,7 +238,7 @@ test('landmarks are answered to 1/100 pixel, whatever precision the backend send
   const gw = await startGateway({ KEYPOINT_BACKENDS: be.address });
   t.after(() => gw.close());
   const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture('astronaut.png') });
-  const body = (await res.json()) as { faces: Array<{ landmarks: number[][] }> };
+  const body = await expectAnswer(res, KeypointsAnswer);
   assert.deepEqual(body.faces[0]!.landmarks[0], [0.33, 0.67]);
   assert.deepEqual(body.faces[0]!.landmarks[105], [105.33, 105.67]);
 });

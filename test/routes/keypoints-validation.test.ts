@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { fixture, flatPng, jpeg } from '../helpers/fixtures.js';
-import { startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { refusedBeforeBackend, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Every refusal is checked for its status, code, log id, and that no backend call was made. */
 describe('POST /v1/keypoints refuses bad input before any backend call', () => {
@@ -17,19 +17,8 @@ describe('POST /v1/keypoints refuses bad input before any backend call', () => {
     await be.close();
   });
 
-  async function refused(init: RequestInit & { query?: string }, status: number, code: string, message?: RegExp): Promise<void> {
-    const calls = be.requests.length;
-    const res = await fetch(`${gw.url}/v1/keypoints${init.query ?? ''}`, { method: 'POST', ...init });
-    assert.equal(res.status, status, `status for ${code}`);
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    const body = (await res.json()) as Problem;
-    assert.equal(body.code, code);
-    assert.equal(body.status, status);
-    assert.ok(body.title.length > 0);
-    assert.equal(body.logid, res.headers.get('x-tt-logid'));
-    if (message) assert.match(body.message, message);
-    assert.equal(be.requests.length, calls, 'no backend call');
-  }
+  const refused = (init: RequestInit & { query?: string }, status: number, code: string, message?: RegExp) =>
+    refusedBeforeBackend(be, () => fetch(`${gw.url}/v1/keypoints${init.query ?? ''}`, { method: 'POST', ...init }), status, code, message);
 
   const json = (value: unknown, query = '') => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value), query });
   const rawPng = (body: Buffer, query = '') => ({ headers: { 'content-type': 'image/png' }, body, query });

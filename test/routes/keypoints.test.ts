@@ -3,13 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
 import { fixture } from '../helpers/fixtures.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
-
-interface Answer {
-  logid: string;
-  image: { width: number; height: number };
-  faces: Array<{ rect: { left: number; top: number; width: number; height: number }; score: number; landmarks: number[][] }>;
-}
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
+import { expectAnswer, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('POST /v1/keypoints against the reference backend', () => {
   let backend: RunningServer;
@@ -25,8 +20,8 @@ describe('POST /v1/keypoints against the reference backend', () => {
 
   const astronaut = fixture('astronaut.png');
 
-  function assertOneFaceAroundTheHead(res: Response, body: Answer) {
-    assert.equal(res.status, 200);
+  async function assertOneFaceAroundTheHead(res: Response) {
+    const body = await expectAnswer(res, KeypointsAnswer);
     assert.equal(res.headers.get('x-tt-logid'), body.logid);
     assert.deepEqual(body.image, { width: 512, height: 512 });
     assert.equal(body.faces.length, 1);
@@ -39,8 +34,8 @@ describe('POST /v1/keypoints against the reference backend', () => {
     assert.ok(face!.score > 0 && face!.score <= 1);
     assert.equal(face!.landmarks.length, 106);
     for (const [x, y] of face!.landmarks) {
-      assert.ok(x! >= face!.rect.left - 1 && x! <= face!.rect.left + face!.rect.width + 1);
-      assert.ok(y! >= face!.rect.top - 1 && y! <= face!.rect.top + face!.rect.height * 1.1);
+      assert.ok(x >= face!.rect.left - 1 && x <= face!.rect.left + face!.rect.width + 1);
+      assert.ok(y >= face!.rect.top - 1 && y <= face!.rect.top + face!.rect.height * 1.1);
     }
   }
 
@@ -50,7 +45,7 @@ describe('POST /v1/keypoints against the reference backend', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ image: astronaut.toString('base64') }),
     });
-    assertOneFaceAroundTheHead(res, (await res.json()) as Answer);
+    await assertOneFaceAroundTheHead(res);
   });
 
   test('JSON with a data URI prefix and max_faces', async () => {
@@ -59,7 +54,7 @@ describe('POST /v1/keypoints against the reference backend', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ image: `data:image/png;base64,${astronaut.toString('base64')}`, max_faces: 3 }),
     });
-    assertOneFaceAroundTheHead(res, (await res.json()) as Answer);
+    await assertOneFaceAroundTheHead(res);
   });
 
   test('multipart with an image file and a max_faces field', async () => {
@@ -67,25 +62,23 @@ describe('POST /v1/keypoints against the reference backend', () => {
     form.set('image', new Blob([astronaut], { type: 'image/png' }), 'astronaut.png');
     form.set('max_faces', '2');
     const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', body: form });
-    assertOneFaceAroundTheHead(res, (await res.json()) as Answer);
+    await assertOneFaceAroundTheHead(res);
   });
 
   test('raw image/png body with ?max_faces=', async () => {
     const res = await fetch(`${gw.url}/v1/keypoints?max_faces=1`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: astronaut });
-    assertOneFaceAroundTheHead(res, (await res.json()) as Answer);
+    await assertOneFaceAroundTheHead(res);
   });
 
   test('raw body sent as application/octet-stream: the bytes decide the format', async () => {
     const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: astronaut });
-    assertOneFaceAroundTheHead(res, (await res.json()) as Answer);
+    await assertOneFaceAroundTheHead(res);
   });
 
   for (const name of ['chelsea.png', 'coffee.png']) {
     test(`${name} has no human face: 200 with an empty list`, async () => {
       const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: fixture(name) });
-      assert.equal(res.status, 200);
-      const body = (await res.json()) as Answer;
-      assert.deepEqual(body.faces, []);
+      assert.deepEqual((await expectAnswer(res, KeypointsAnswer)).faces, []);
     });
   }
 
@@ -97,7 +90,7 @@ describe('POST /v1/keypoints against the reference backend', () => {
       body: fixture('coffee.png'),
     });
     assert.equal(res.headers.get('x-tt-logid'), logid);
-    assert.equal(((await res.json()) as Answer).logid, logid);
+    assert.equal((await expectAnswer(res, KeypointsAnswer)).logid, logid);
     const lines = gw.logs.filter((l) => l.logid === logid);
     assert.ok(lines.some((l) => l.msg === 'backend call'));
     assert.ok(lines.some((l) => l.msg === 'request completed'));
