@@ -154,6 +154,8 @@ export const configSchema = z
       .transform((v) => v.split(',').map(Number))
       .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
     WEBHOOK_TIMEOUT_S: int(1, 300).default(10),
+    JOBS_ROLE: z.enum(['api', 'worker', 'both']).default('both'),
+    JOBS_LOCK_MS: int(1000, 3_600_000).default(30_000),
     JOB_S3_BUCKET: z.string().min(1).optional(),
     JOB_S3_PREFIX: z.string().default('visiongate/jobs/'),
     JOB_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -260,6 +262,10 @@ export const configSchema = z
       maxRunningPerPartner: e.JOBS_MAX_RUNNING_PER_PARTNER,
       /** Seconds between keep-alive comments on an events stream. */
       eventsKeepAliveS: e.JOB_EVENTS_KEEPALIVE_S,
+      /** With REDIS_URL: whether this replica accepts and answers only (api), runs jobs only (worker), or both. */
+      role: e.JOBS_ROLE,
+      /** With REDIS_URL: how long a silent (killed) replica's job stays locked before another takes it over. */
+      lockMs: e.JOBS_LOCK_MS,
       /** Inputs and results in an S3 bucket instead of JOB_STORE_DIR/blobs; undefined: the directory. */
       s3: e.JOB_S3_BUCKET
         ? { bucket: e.JOB_S3_BUCKET, prefix: e.JOB_S3_PREFIX, region: e.JOB_S3_REGION, endpoint: e.JOB_S3_ENDPOINT, forcePathStyle: e.JOB_S3_FORCE_PATH_STYLE === 'true' }

@@ -2,6 +2,19 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JOB_KINDS, JOB_STATUSES, type JobRecord } from './job.js';
 import type { Jobs } from './jobs.js';
 
+/** A scrape never waits long on the store or the queue (Redis may be away): the gauges keep their last values. */
+async function within<T>(work: Promise<T> | undefined): Promise<T | undefined> {
+  if (!work) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 250)))]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const DURATION_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 /**
@@ -18,9 +31,11 @@ export function jobMetrics(registry: Registry) {
     labelNames: ['kind', 'state'],
     registers,
     async collect() {
+      const all = await within(jobs?.store.all());
+      if (!all) return;
       this.reset();
       const counts = new Map<string, number>();
-      for (const j of (await jobs?.store.all()) ?? []) counts.set(`${j.kind}|${j.status}`, (counts.get(`${j.kind}|${j.status}`) ?? 0) + 1);
+      for (const j of all) counts.set(`${j.kind}|${j.status}`, (counts.get(`${j.kind}|${j.status}`) ?? 0) + 1);
       for (const kind of JOB_KINDS) for (const state of JOB_STATUSES) this.set({ kind, state }, counts.get(`${kind}|${state}`) ?? 0);
     },
   });
@@ -30,7 +45,10 @@ export function jobMetrics(registry: Registry) {
     labelNames: ['kind'],
     registers,
     async collect() {
-      for (const kind of JOB_KINDS) this.set({ kind }, (await jobs?.queue.depth(kind))?.depth ?? 0);
+      for (const kind of JOB_KINDS) {
+        const depth = await within(jobs?.queue.depth(kind));
+        if (depth || !jobs) this.set({ kind }, depth?.depth ?? 0);
+      }
     },
   });
   new Gauge({
@@ -41,7 +59,9 @@ export function jobMetrics(registry: Registry) {
     async collect() {
       const now = Date.now();
       for (const kind of JOB_KINDS) {
-        const oldest = (await jobs?.queue.depth(kind))?.oldestMs;
+        const depth = await within(jobs?.queue.depth(kind));
+        if (!depth && jobs) continue;
+        const oldest = depth?.oldestMs;
         this.set({ kind }, oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000));
       }
     },

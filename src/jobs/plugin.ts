@@ -6,7 +6,9 @@ import { ApiError } from '../errors.js';
 import { DirBlobStore, type BlobStore } from './blob-store.js';
 import { fingerprint, idempotencyKey, IdempotencyKeys, KEY_LIFETIME_MS } from './idempotency.js';
 import { jobUrl, MAX_WAIT_S, newJobId, POLL_AFTER_S, type JobKindName, type JobRecord } from './job.js';
+import { BullQueue } from './bull-queue.js';
 import { FileJobStore } from './job-store.js';
+import { RedisJobStore } from './redis-store.js';
 import { Jobs } from './jobs.js';
 import type { JobKind } from './kind.js';
 import type { KeyRing } from '../partners/api-keys.js';
@@ -49,8 +51,17 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
     if (embeddedShared) app.log.warn('jobs: off with WORKERS > 1 and no REDIS_URL; Prefer: respond-async is answered synchronously');
     const dir = config.jobs.storeDir;
     const kinds = new Map<JobKindName, JobKind>();
-    const store: JobStore = new FileJobStore(dir, app.log);
-    if (!embeddedShared) await store.load();
+    // With REDIS_URL, jobs live in Redis and every replica shares them; else on disk, for one process.
+    const redisStore = config.redisUrl ? new RedisJobStore(config.redisUrl, app.log) : undefined;
+    const store: JobStore = redisStore ?? new FileJobStore(dir, app.log);
+    if (!embeddedShared) {
+      try {
+        await store.load();
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+    }
     const s3 = config.jobs.s3 && new S3BlobStore(config.jobs.s3);
     const blobs: BlobStore = s3 ?? new DirBlobStore(join(dir, 'blobs'));
     const metrics = jobMetrics(app.metrics.registry);
@@ -59,7 +70,9 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
       return Math.max(1, instances) * config.backends[backend].maxConnections;
     };
     const runner: RunnerDeps = { store, blobs, rpc: app.rpc, kinds, config: config.jobs, log: app.log, finished: (job) => metrics.finished(job) };
-    const queue: JobQueue = new EmbeddedQueue({ ...runner, capacity });
+    const queue: JobQueue = redisStore
+      ? new BullQueue({ ...runner, capacity, redisUrl: config.redisUrl!, role: config.jobs.role, lockMs: config.jobs.lockMs, redis: redisStore.client })
+      : new EmbeddedQueue({ ...runner, capacity });
     const service = new Jobs(store, blobs, queue, config.jobs, app.log);
     const keys = new IdempotencyKeys(store);
     metrics.watch(service);
@@ -149,7 +162,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
     app.addHook('onReady', async () => {
       if (embeddedShared) return;
       await s3?.check();
-      await webhooks.start();
+      await webhooks.start().catch((err: unknown) => app.log.warn({ err }, 'jobs: pending webhook deliveries could not be read; not resumed'));
       await sweep();
       // Jobs left unfinished by an earlier process run again, now that every route has said what it runs.
       await queue.start();
