@@ -203,34 +203,3 @@ export function toProblem(err: ApiError, logid: string): Problem {
     ...(err.errors ? { errors: err.errors } : {}),
   };
 }
-
-/**
- * How a backend's `BaseResp.StatusCode` reaches the partner. The backend's StatusMessage
- * goes to the log; the partner gets the catalogue's words, which are known to be safe.
- */
-const BACKEND_STATUS: Record<number, { code: ErrorCode; message?: string }> = {
-  1001: { code: 'INVALID_ARGUMENT', message: 'The backend refused an argument of the request.' },
-  1002: { code: 'IMAGE_UNDECODABLE', message: 'The backend could not decode the image.' },
-  1003: { code: 'IMAGE_DIMENSIONS_UNSUPPORTED', message: 'The backend does not accept images of these dimensions.' },
-  1004: { code: 'NOT_ENOUGH_IMAGES', message: 'The backend needs more images of the object.' },
-  1005: { code: 'RECONSTRUCTION_FAILED', message: 'The backend could not register the images into one model.' },
-  2001: { code: 'BACKEND_OVERLOADED' },
-  5000: { code: 'BACKEND_ERROR', message: 'The backend failed with an internal error.' },
-};
-
-/** What a backend said in a non-zero `BaseResp`: kept as the cause, for the log and the metrics. */
-export class BackendStatus extends Error {
-  constructor(
-    backend: string,
-    readonly statusCode: number,
-    statusMessage: string,
-  ) {
-    super(`${backend} answered StatusCode ${statusCode}: ${statusMessage}`);
-    this.name = 'BackendStatus';
-  }
-}
-
-export function backendStatusError(backend: string, statusCode: number, statusMessage: string): ApiError {
-  const mapped = BACKEND_STATUS[statusCode] ?? { code: 'BACKEND_ERROR' as const };
-  return new ApiError(mapped.code, mapped.message, { cause: new BackendStatus(backend, statusCode, statusMessage) });
-}

@@ -1,5 +1,6 @@
 import base from '../../gen/thrift/base_types.js';
-import { ApiError, backendStatusError, type ErrorCode } from '../errors.js';
+import { ApiError, type ErrorCode } from '../errors.js';
+import { backendStatusError } from './backend-status.js';
 import type { Interceptor } from './rpc-client.js';
 import { backendText } from './backend-text.js';
 import { RpcError, type RpcErrorKind } from './rpc-error.js';
