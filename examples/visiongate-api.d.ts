@@ -90,20 +90,31 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
-    ArscanOptions: {
+    /**
+     * @example {
+     *   "logid": "20261125083046BA006CE17531D37D",
+     *   "format": "glb",
+     *   "vertex_count": 96,
+     *   "images_used": 3,
+     *   "skipped": [
+     *     "notes.txt"
+     *   ],
+     *   "model_zip": "UEsDBBQAAAAIAAAAIQA="
+     * }
+     */
+    ArscanJsonAnswer: {
+      logid: string;
+      /** @enum {string} */
+      format: "glb" | "obj";
+      vertex_count: number;
+      images_used: number;
+      /** @description Archive entries left out as not images. */
+      skipped: string[];
       /**
-       * @description The model format: binary glTF, or OBJ with its MTL and texture.
-       * @default glb
-       * @example glb
-       * @enum {string}
+       * Format: byte
+       * @description The model zip, base64.
        */
-      format?: "glb" | "obj";
-      /**
-       * @description Texture edge in pixels.
-       * @default 2048
-       * @example 1024
-       */
-      texture_size?: number;
+      model_zip: string;
     };
     ArscanJsonRequest: components["schemas"]["ArscanOptions"] & {
       /** @description 3 to 200 photos of one object, 64 to 8192 pixels a side. Send this or `archive`. */
@@ -131,31 +142,60 @@ export interface components {
       /** @description The photos, one file part each. */
       images?: string[];
     };
+    ArscanOptions: {
+      /**
+       * @description The model format: binary glTF, or OBJ with its MTL and texture.
+       * @default glb
+       * @example glb
+       * @enum {string}
+       */
+      format?: "glb" | "obj";
+      /**
+       * @description Texture edge in pixels.
+       * @default 2048
+       * @example 1024
+       */
+      texture_size?: number;
+    };
     /**
      * @example {
      *   "logid": "20261125083046BA006CE17531D37D",
-     *   "format": "glb",
-     *   "vertex_count": 96,
-     *   "images_used": 3,
-     *   "skipped": [
-     *     "notes.txt"
-     *   ],
-     *   "model_zip": "UEsDBBQAAAAIAAAAIQA="
+     *   "mime_type": "video/mp4",
+     *   "frame_count": 90,
+     *   "video": "AAAAIGZ0eXBpc29tAAACAGlzb21pc28y",
+     *   "depth_png": "iVBORw0KGgoAAAANSUhEUgAA"
      * }
      */
-    ArscanJsonAnswer: {
+    Image3dJsonAnswer: {
       logid: string;
       /** @enum {string} */
-      format: "glb" | "obj";
-      vertex_count: number;
-      images_used: number;
-      /** @description Archive entries left out as not images. */
-      skipped: string[];
+      mime_type: "video/mp4" | "image/gif";
+      frame_count: number;
       /**
        * Format: byte
-       * @description The model zip, base64.
+       * @description The video, base64.
        */
-      model_zip: string;
+      video: string;
+      /**
+       * Format: byte
+       * @description The estimated depth map, an 8-bit greyscale PNG (white is near), base64.
+       */
+      depth_png: string;
+    };
+    Image3dJsonRequest: components["schemas"]["Image3dOptions"] & {
+      /**
+       * Format: byte
+       * @description The photo, JPEG or PNG, 64 to 4096 pixels a side, in standard base64 (a `data:` prefix is fine).
+       * @example /9j/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCACgAKADASIAAhEBAxEB/8QAHAAAAgIDAQEAAAAAAAAAAAAABQYEBwEDCAIA/8QAPxAAAgEDAgMFBwIFAQcFAQAAAQIDAAQRBSEGEjETIkFRYQcUMnGBkaEjsRVCUsHRJAgzQ2Jy4fAmgoOSssL/xAAaAQACAwEBAAAAAAAAAAAAAAACBAEDBQAG/8QAKREAAgIBBAEDAwUBAAAAAAAAAAECEQMEEiExQQUTIjJRYRQjQnGRwf/aAAwDAQACEQMRAD8ARPahq2mazr0FzpszLDFmIxGLlVMH4lx1B+9M3CFlpdnZaXeW94txIzvbM4HZ82TnHKdzg/vVXanGwtI3II22J8d6+tr+4gFqyyNy28gmRc7Btsn8UzPD/FMJHSPYBW6VsVMGs2l3Hfafb3aEFJo1kGPUZr5nAOBSe4naeJBk4xUiBOVM19CVJ729S0aMYqLJPKxKy96vUsqwwszMqooyWY4AFRtR1S009FaVu8xwqjqarjijU9W1LiWwt7bl9zVC7Ir4GfMk7E0MpqKJSsfP41aTNyWpe6cdRCuQPmTgD71MGrWtoE97WS3Lbd9cgfUZpX0srE6yTGZHXY845VHpgACvOqX8t7JyQwQypnBZJcnP/T1/NL/qJFntod+1jlRZIpFdG6MjZB+teSzE+lVdZ6nPpepcltLKuO86McqceBH96sHQtWh13TRdQ4VlbkkQHPK3+CN6vhlU+PIEo0T2wMEjJNboGPNjGKwqgj1rBco4A60dkG6WATE7Un8bymw0kRps87cgI8uppyjmznPWkrja4tk1i0jvoGmiSGX9NX5TzFe6c+hwaqzt+26Ch9RV9tqr6Pr1rec2I+YJKPNCcH7datxoQyg5yCMg+dVHxqtlNeBtOj7OAwoMf8wQcx++atvS+duH9Kmk+Ka0ST8Cg0vENv2Cy92Qrq1DL0oPcQsh3FNTorKSdvSgl+md1FM0VNlZcf3ljq2pS3mnTF7ZwOSIxdn2IAxy46YqWtnos/Advd25tzqnYGJe3blLBT3sDpzDoKV7pWVpInUgjwIwaDxSOQImYlUzyqeg33rQyY6cUn0Ci9/ZrqTX3CEMLHL2rtCfl1H4NNDgK29JHsz0m+0jT557xezS7KvHEeowOp8s08Mpduas/IlvdBm1NhkV7EhGSfCsooCAGvuTfaho4rO7mn1pmu+1zgkyb9APD5AVIW4F7paOlxJHGe7GQgwcetLV3qnJNfWkY7J2d0byxnGKsXh59O0rhG0j1ZoERozI3axs5PiTgDYDI3pHlsYikB9MupYpCJZgCB3sHY0Se909g7zOWXplG5Sp9fOm3T7PQNVtuZLONuXvcwzuOviAaVde0Tha5aWGKcWssmwb3gICfTPWu2MlpFa6pcSXOtEpdqY0IPMW5ecdR4dadfZpfyR8TXlvI5WG9hMiRkD4lOf2Jqu9Ys7jh+9iiMpkR35QcDIwdt9wevWmbgFZZuNNPcCVTCHMhx3eTlOc/cVZBOMkVSLyZUG+d6jTYJznBFYMys+Qa8SjtPGm2Vm21HNNGp6FhSb7Rnji4htuXs3fsWyj77YxnFN1qTFPGG37wqvPavwtbw2l1xZBJOb8yhWeOcOhTpjHhj0oZw3waRyltkmJl8i3d5ChVUV8IQvToBmrw1a2SzbS7a3TEUUYjA8l5cVz5bXR7S1l/l5lPX5V0Prnf1HTwDsf8VTpFSdh5vAOmTbpQ2aHmJ2o3NHkYxQ6dSuQKdKCkeKZoLniq/ntro3UNwxkSQpynB8CPDHSo/BFvYycVQtqCgxcx7MN8JfwzWbzR75bWHUZIHSzlyqSHoxFQyOymHLtykYx4VfqsqX7cfA/p9Jvjvl0dDFQEUjwNbxsNqUeDOIhq+n+6XDf6uEAHP8AOvnTjbL2kSnxxSSdlGXG8cnGRhMk71vUb18FwelSFTC8xwAOpNEkVCBxd7OzqV+mp6c3JI7Zmhzsx/qHkTT5pdlaNpKRXEcZEcfK3aAYwNiN6+n1zRbVcXGo26nxBbP7VEtI7XVLeV7a5WSIuzIVYlH3Ox9Koyw2vcXYpXwyUFhWKX3RDyOmxA60KsNO0/VLCLtIUaaDmAOO8pIwT9RRD3Q3Fi7zrDFLjlfkmaPHoNtxQTR7WWKa8kXs4beEbOJC5f8AAwKpprkYaRXPtGtLW2FnbwRkdk/KMU7cAcKXGnRXGr36PFdXaKqQN1jQYOSPAk748BRnhvRrW+aTVL1O1kWb9IN0yPHHzP4ppK82cVfjhxbFpyV0gf7uV3ArIQrU4KRsa9CJasAIttGJrhI3TmBPTzoDxpodjHo9xGtuIra55A8Eb4QEHqB5mmq0QC+j6daD8fnl0LPqKsj9IEuzmm0kHZRoD/u5Sn0Bro6W47a40dzueTB+i1zLZSfryp5TZ/NdGWcnPdaUviM//mqYLa5BydpBqY53AobcDOaLSLQ+ZOuatTKyPxJo9nJpS6aYlW2EXZqoHw46EVQus6dNpeoT2s47yYwf6h4EV0NxATywnzxmkDjnQ/4npzXUK/6m3XIx/MviKHJ9Vj+kzbHsfTK90y/n029iu7diHjOceY8RV7cOahFqmlR3UPwv+PSqAg35R5jFWh7J9QDQ3umse+jiVAfI7H80EH86HPUMSliWRdosjs1UF3IUDxNUt7SfaDdrfvpemSGNUGXk8gen1PXPhkVZHGeqfw23jRpByL2dxIoO6or4J9fD/wCppG03heyXUtV4gvVWb3QdpHG2CO0xgMR4hcdKvulwYnNWVJqEF7HIh1Cd+1dQ5WRiWXPmD0NX17K1kHAFnPb98xvIHX+ocx/NUTrC3D6jJJet+sx5iObm679fGp+gcX63w00qaXfyW6OctHgMjfNSCKqyRc0FCW12dLzappMkJ5ryJHHxKzcpX0INKV9rkbiS3sT+jnd/A+tVdN7TNXuB/r7XTbz1ltQrfdSKH6rx5qF/byW8Ntb2sUilG5AWOD5E9Kp9qTL3mVHUFhBDHp8C2zI0CoApQ5B8z963rsTmucPZ97Sb/h26isr2VprCQhR2h+Hw6+Xr4fKujLK4g1G1jurZ+eKQbeYPiD6imWqKE7PnOG86+d8KKlGJMEmoMy792oomzbZNm8jPrQn2gj/06fRhR3T7ZmxPJso+AefrQnjVebRj/wBVHFVEGT5OWRYXFuXvHhlSI3LRkshA8x/eugNJfm1DS/l//NEDodrxPw3cadc9HRGB8jjY0E0sTWOv2On3QKzwsVyR8YwdxQONckX4HWdlWoU3Ky92sXbMGODQ+S6KqRQok8/xe34g4eiv7Zs94cy+KkdQa8SKGikBGe6T+KqXh7X5dFuOpNrIMSp9fi+Yq2LWeOe0MqOGV48qR41EZbux7U6f2Z8dPoqTiDSG0u/WVF/01x30PkfFaMez2O9g4lS+ggZrZFdJXOy7jYZ884puSwttU057W8jDoGBG+CMHwogix2UUcaoscI7oCrgL5YFJZs+yVR7NTBeXDtmhZ48tHvtQivZJeVXAhmJyQkZPewOhG4O/lUXQNWfSr2XTL4FntgquxGRImO632wD96ZdRiE6NFIAQVJ3GxHQ/Tf8ANV3q63ULW89q7T9lKYQGbcco2GfEjvKN9xii0mdu4yFtdpEorJBf2EOO9CsNRhudZsrSSKWMhJY9gjEjmEqnyODt55qpkPPMT51Z1vrun6nZtaXUHaQnIktmPKVJ25oifHf4T9PKhOmezq/126k/g8tvNGpYsWcJ2YHTIO4J8vzT92Yzi0JTjbFaWNMuscH6tY3vuqafetIuz5iyB6gjqMUKudGubaORnMf6Yyy82G+xqQWedNtlvEliYkEAMrY+H1/b6Z8quz2T8Q3EBGl3jHdhCQf6sZRvqAV+1JnDGndto9lk2/IQzFUBzggg85PifLwxRqCWKyt7C6t3xPL2bcwO/dkblP2xXPgOCt0Xtz5GM1onysLMkZkI6KCAW9N6BaTxEbpuxvAqNjaUbA/PypiOOShxZI5FcQ8+GeKVSRpXUZ5LyMSWl7aQqpLF1Qx4G+SQTig2u3o1ThdroDkHOcqd9h0P2qHxlrP8M00xK3fm2IB3K+X1O1IF/wAb3ekiTRr/AE+ZLSSMSyXTKx7IlegGNxnAo78FQ1aRxTbWt4lqs0yt2fIwW1eQFhuBkDyolqepWF/eWFxHb3fvEUwAka1dAAQQckjpVVezXXNTl4nOn3khWKOAyqpXlIIC4P2ppS9u5NctWn1C7kjM57rynkO58OlRu4pnV5HSebOaF3EigkDrUiWbAOKFzsQc5zQUEU/jETH1xTlwJxABbtpdy3TJhY+XitKt9ay2MjWs6FJo2IdT4GinA1s819JLHGXeJMLtsCT1+1LuW2Lkemy4o5ai+ixAkZVgCw5tyABXqIgI1szs2fgDDcfWh/ZzxkuTurcpw2cHyojbMxYPLH06Gstu3bG9ijGkaVctyxucmMnlJ+2DQ7UrSGSASdmrxN8aMMgj1+X/AH8KlzBoruQN8JYEHzzWBloZExkoxH0oAqQgcS8KtCGvbRnZc5ZSMuvzH8w9dj86V7LUL/TpBKkkknL0lhc8y/3Hyq3RY2UsplaICflwT1Pp/wCClvVOErO5mkeCVoJycq6jbPkR/cU/h1dKp/6ZWq9Pt7sX+A7SfaLf212JjdCWU7c80fe+4/xTA/GguIpYL2xsrky95i0iknI82XNKcvCmq9k8q+63IT+tRzn0z/3qVfcE6xpUjpNBYq/YCccsj99cZ2GcU9HMpLhmVPTOMkpqrNdzrVnbWj2sbpbQkcrJC2SR4jI6Z9N6h6bqNzfapbGIdnDER2a/0KPE/TYV40/hKSS47S6jYqDnslGGb5k/CPzTdY6VFBIqlI4l3YpGu2B5nxpXUatJOMR/SaCVqc1VDPZT4hYkbkZ+lM3CmqT3tjJFOeYxMeQ+a+X0NK4jHZvEuxMf7j/NbuGrw28cDA4Bbs5M+Gcf3xSeDK4ZEx7WYFkwv7rkk6+1lFxZFc6pMjQxxK0EHMMs2+5z4ClPiniG31jW7e2kuoltlkCtbvFkSqcZXmHiaHe2bUYk1extoY095ERkllxuQTgL+CaribWJp4UjeGEcnRlUg/vWwkzzUqXA92N/Hb+1a9mS2YwyxNH2YPwrygf2oncC7OuwkwodMzlikmHTxGM/Sql94mExlErrIerBjn71hp5n+OV2+bE0dAWXfqXtA0jTphDOZGYjOY8P98ULf2j6E5OGuB/8dVBX1dRFnQ/tN4a95Q6vaR/rRJ+uo/mXwPzH7UF4SjbS+Fvee6HncuAOreC5q0dVVWguAwyCnLSr/CLKKbnSMqIU5RGF7uBuPGlNXHh06N30/O2tsuaBdobi1hKhe2Y558rnLE5J9K3QahcQSBLjIRugI2FS7UARnlYEkksAd61XXKylWXmHiKyWbKp8NGjXLnsdNN0MkxEEgeIyPxW6AYupx4E0A1hpjYNbq5KNsPXIIGfrR0zRWivLM4Az1NSluquyGtvBiW2U5U5Uqco46itDJ2jKkwAlHwOOjCvT6i7dny2UzLITyElVLY8QGINYS4SdzDyPFKu5ilUqwPgcH96vyaTNjjulFpFcM+Ob2qSbBsBmi7VeViwcgjGxqHMss5a2knIEbqZIgxyqHfAyCPptRm9lW2iNwR0HeHmam8IaBNeOmqRhGnS8DTc7Y5lK5+uP70On+uhfWNLHb8EA+7Jpss0HwohPgOnnioFqsrFZLh8vMAQvhHGDkD5k/tTdx1oNvpHEWnPYWkaadqJbt7ZO6ryKQfpzBhnpnFBdChuNXBu7jRmghkVuW4Sc8rODjlwc4Ox29KuWjySb2+Cteo41CMp+Tdav2l47eHIMUK0e7OZrdjkGTmK46b7ftU60v4RdvFLYahZzcjYE6gqxG+AcA9N6WNFvojrMrSyKiKh5c7cxqnJp8mOVSQ1j1GLLByT4AHtYlWfjMTIwZHtY2Ug523pGq1rjg+z4q11rzUeJ7DT42RI0ijhkmkAVQOgAUfemuy9gfDN5Api4ruZJG6EQomf/AGnetmDuKPJZFUmc/V9V6az/ALN99FGX0XXIbhgP91dRGIn5MMj7iqk4i4T1zhS8921nTprVz8DMMo//AEsNjRgAavq+r6uOOutVkzaSPnYmhk1zmKYqebAwcePkfzQfT+JRr3DcbAhbmNlWdfqBkfOpHKSjkbLzDP3rO1eblJfY9BodPtT3d2RZY+WSIqQJCmRj0NQrr9KTbPKRnbqKnyyQ2bs8sscaH+th+KGXNxbXJkeC7Rzj4cjwrOo10yDqBSa0KZPaMy8pA2PeFbQRcaoub0wvFns4+xLlmxknwGw6UFbUhFMrMwZAyk+GxPX6UYks45FuG93W4ljYTdmWPeQAhsAEdOu39q0/SUnm57p1/fH/AAS9ScvZe38X/RIhThUSdhq6P7xHMUnl5XMgGfibvEMOg23ojxLBaWloBZTQA245kZYCuVBHdBYcwOGXxIOan397wja6DDe3ltJqC3CosMPMBIAOuDkHAI3PjnG9KusahHq9iLyzsU07T7cCIRCRmMpJBC8x64xnCgep6V6CL3cyTrzfR56Dkppx7MapdLPoayD4mIB+dN3C91Ja8BareRnDxv3SPMKv+ar2QSzi302Md9SGkPkf/DVhWUcdvwFNZxn/AHtxysfPvLn8Ka8pjpZG1+T0WqW6CT8tBr2nOBwhY3qHvQXcRDeQYEf4qs7bVbXTLq5e0u7yAyys7wTQGSE5JP8AKSeuNxjanv2izmb2XSY64gcfRlqrdVuTDp9u7uYozD2txImObHQKvqx2+hp33ckMi2eezLxYccsD9z+LZF4u42vpXRRqrXTRZEQReRIsjDAKRnONsmq/a9mkZmeVyT1AOK96jcNcXRkKqmeiL0UeVQ6c+r5MzZza+C6LR9n/ALTdK4F0iRItEa61Od+aW4kkAAA6AbEgVI4t9tmocTaYth7jbW0YmWXmQszHGdtz61U1fVzRXZbnCftq1bR5EhuZDdW2QDDcMTgf8rdR+RV42Wq8O+0nh2WBoI7mJ1/Ws5wOdPUf2YVxlTNwpxdf8OX8UsE7oEbIYHdf8j0qKo4Me0z2b3HA+orPbl59HuWPYTMO8h68j+vkfEfWkGuurK/0r2rcEXmnXCok00fJKg37KTqki+mRn6EVybf2U+m6jc2NynJPbytFIvkynB/apTOY8aXfmw1aElsQuRHKvgyk4OacI7Sa2vGj7a5ktAoESBwSnmfWq8jzJfpnoHH70/2mpw2tpzXzhI4s94nqDWVqlTSR7DHJNthddPtC26RyP4scu356VGvtMijhLtErY6ALhvoRW3T9ZS9h7SyteS3xkTzdxT8h1P4r3LPc3pWOAswP/EZeRPoPialGq4LVJ9iTrScrW5iMoRJQ0yuNiNqaIf8AU2sVxE7q69HTZkYeNZuNEaZWjuLqJs7bRnP71i8uRoVsJGXMaKASo+2aOM5KtvaOai7vyRZkkfAa206VgvKJXjw/18CaxKTEIpr66U9mMRc/dRB/yjxNRY9R1nWpP0gthb+DKuXb6+FbIeHLd5u0umlndj8Uj5z6nypvJrM847Mk+PwUQ0+KL3RjTI0Gs2Voz+7LJdXMjEns1z+aPXWpXEHBlgjrLbyXFxJzIo5pCMscL5E7fKoUVvymSKzgSBVYqXA3pz4V4ZtdZ00xXUkpawLTqynJLN4HI6bGqMNSltiuwdS1CCnLpMicZTsvACQMpUckKFWOSD5fiqd4p1Dt7iK1UkRxIHfHnjCj6D96tPjHUotU4B95hKiNr+OLY9O/g1RuoXLS31zJn43OPl1FaEMfz3fgwnm/acV97B7sXcsfGi/CvDd5xbxHaaNZFVluGILsO6igZLH0AFDbqWGecvBbrAnKo5FYsNlAJyfMgn61bv8As9y6RacRaneahfWtvcLAsVus8gQtzHvEZ9FA+tNCHbtiTxz7O9Y4Cnt11J7eWG55uxlgfIblxnIOCOopRq3v9oPXYtS4ws7C3lWSKythko2RzOcnp6YqolHMwHnXEBvSOHp9Si7RVOPCvGp6NLpz4bwqyeCEgWwUYUtigPHQRJjyketcSavZxxbLw1xBbSu5FvzBJlz1iY7/AG2I+Ve/bXp8dj7TL6WLHJexRXQx0JZcE/dSaREk5JQQadPaNqdvr66FqFtPFM8OlQQXQVxzJIM7EdfHr0oUqZ3giyRSWFxJHOhSZJDzqfDBqVfMdS1SGEnFtEcny23Jp1460FNRPvFinNdwx/qgf8Qf5FJundmUdCf1cYOfI7UlqFs+R6bT5VniO+j3Uc1hHIqqqAd6NjnA8KIHUllfsYoZGkbYhPi+/hShZajDp+nxvcSCNe0EbDIBYjp9BnP0pksNd09oWki7cRKM9vJGVRvqeprOcX34Hrj0+wnDaLGDyLiQ/ExOcUM1ptLsrdhf3McQkBH6j7t9OtRV4ml1hbwaW8NpZWURkutRuT3UHTCL/MxOw8zVb6nxC+pvHb2Nqi8rFmvJE5riY+bMc4Hko6U5h0U5pN8GdqPUIY3UeWdAcKzcEarokCQaNzsiqlxcxxMwRvAmTOd+tQuINKGkagkCu7286loTnfbGQT49Qc+tVvwY+qKH0lL+1spdRkTs7i5z3GGd1x44z1GPlmrE4o1FL3VrCwtpRMljGzySepUIv1O5x5CmdVh2QamqaENHlyLOlF8MV9RmuLdrexs1X3u/uhDG39GRufoBRHS+PX4E1LUtJ1mxWV5uyMDRMCqbbFj1brnbyIoFqsdyut2epxzCNbBhJGAMln+4HTFCJtcvdc123k1d4u2uFETzBVRuUZIUY6dTuD40tg2xhvXaHNXunlWOT+LHC+0h09mms2owfdtSeSKQHIdAwwwP1P2qjbsBZN2yzKCR5Hyro7XI2s+CrqNWLRzLGojCjuZZQcY8MfbFc33MDxOQ4IZSVbPmKfg1ZiyTSZHrIYqcgkH0rFfVaUGSSxySSfWsV9X1ccPPCupPBCOeeONTtmRgoH3qFxZfpcTconjc+PI3NSnX1cTZ6HeYDzNP0g0mXhSXTFsw+pG0W4RhHmQOCG2PXl7Pw+fWknT7OW9ugkY2QGR2/pUdSacdJ1GKz1LS9cdeWWzYduQfi5EIyPmAOlRZyP/Z
+       */
+      image: string;
+    };
+    Image3dMultipartRequest: components["schemas"]["Image3dOptions"] & {
+      /**
+       * Format: binary
+       * @description The photo file, JPEG or PNG.
+       */
+      image: string;
     };
     Image3dOptions: {
       /**
@@ -184,73 +224,6 @@ export interface components {
        * @enum {string}
        */
       format?: "mp4" | "gif";
-    };
-    Image3dJsonRequest: components["schemas"]["Image3dOptions"] & {
-      /**
-       * Format: byte
-       * @description The photo, JPEG or PNG, 64 to 4096 pixels a side, in standard base64 (a `data:` prefix is fine).
-       * @example /9j/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCACgAKADASIAAhEBAxEB/8QAHAAAAgIDAQEAAAAAAAAAAAAABQYEBwEDCAIA/8QAPxAAAgEDAgMFBwIFAQcFAQAAAQIDAAQRBSEGEjETIkFRYQcUMnGBkaEjsRVCUsHRJAgzQ2Jy4fAmgoOSssL/xAAaAQACAwEBAAAAAAAAAAAAAAACBAEDBQAG/8QAKREAAgIBBAEDAwUBAAAAAAAAAAECEQMEEiExQQUTIjJRYRQjQnGRwf/aAAwDAQACEQMRAD8ARPahq2mazr0FzpszLDFmIxGLlVMH4lx1B+9M3CFlpdnZaXeW94txIzvbM4HZ82TnHKdzg/vVXanGwtI3II22J8d6+tr+4gFqyyNy28gmRc7Btsn8UzPD/FMJHSPYBW6VsVMGs2l3Hfafb3aEFJo1kGPUZr5nAOBSe4naeJBk4xUiBOVM19CVJ729S0aMYqLJPKxKy96vUsqwwszMqooyWY4AFRtR1S009FaVu8xwqjqarjijU9W1LiWwt7bl9zVC7Ir4GfMk7E0MpqKJSsfP41aTNyWpe6cdRCuQPmTgD71MGrWtoE97WS3Lbd9cgfUZpX0srE6yTGZHXY845VHpgACvOqX8t7JyQwQypnBZJcnP/T1/NL/qJFntod+1jlRZIpFdG6MjZB+teSzE+lVdZ6nPpepcltLKuO86McqceBH96sHQtWh13TRdQ4VlbkkQHPK3+CN6vhlU+PIEo0T2wMEjJNboGPNjGKwqgj1rBco4A60dkG6WATE7Un8bymw0kRps87cgI8uppyjmznPWkrja4tk1i0jvoGmiSGX9NX5TzFe6c+hwaqzt+26Ch9RV9tqr6Pr1rec2I+YJKPNCcH7datxoQyg5yCMg+dVHxqtlNeBtOj7OAwoMf8wQcx++atvS+duH9Kmk+Ka0ST8Cg0vENv2Cy92Qrq1DL0oPcQsh3FNTorKSdvSgl+md1FM0VNlZcf3ljq2pS3mnTF7ZwOSIxdn2IAxy46YqWtnos/Advd25tzqnYGJe3blLBT3sDpzDoKV7pWVpInUgjwIwaDxSOQImYlUzyqeg33rQyY6cUn0Ci9/ZrqTX3CEMLHL2rtCfl1H4NNDgK29JHsz0m+0jT557xezS7KvHEeowOp8s08Mpduas/IlvdBm1NhkV7EhGSfCsooCAGvuTfaho4rO7mn1pmu+1zgkyb9APD5AVIW4F7paOlxJHGe7GQgwcetLV3qnJNfWkY7J2d0byxnGKsXh59O0rhG0j1ZoERozI3axs5PiTgDYDI3pHlsYikB9MupYpCJZgCB3sHY0Se909g7zOWXplG5Sp9fOm3T7PQNVtuZLONuXvcwzuOviAaVde0Tha5aWGKcWssmwb3gICfTPWu2MlpFa6pcSXOtEpdqY0IPMW5ecdR4dadfZpfyR8TXlvI5WG9hMiRkD4lOf2Jqu9Ys7jh+9iiMpkR35QcDIwdt9wevWmbgFZZuNNPcCVTCHMhx3eTlOc/cVZBOMkVSLyZUG+d6jTYJznBFYMys+Qa8SjtPGm2Vm21HNNGp6FhSb7Rnji4htuXs3fsWyj77YxnFN1qTFPGG37wqvPavwtbw2l1xZBJOb8yhWeOcOhTpjHhj0oZw3waRyltkmJl8i3d5ChVUV8IQvToBmrw1a2SzbS7a3TEUUYjA8l5cVz5bXR7S1l/l5lPX5V0Prnf1HTwDsf8VTpFSdh5vAOmTbpQ2aHmJ2o3NHkYxQ6dSuQKdKCkeKZoLniq/ntro3UNwxkSQpynB8CPDHSo/BFvYycVQtqCgxcx7MN8JfwzWbzR75bWHUZIHSzlyqSHoxFQyOymHLtykYx4VfqsqX7cfA/p9Jvjvl0dDFQEUjwNbxsNqUeDOIhq+n+6XDf6uEAHP8AOvnTjbL2kSnxxSSdlGXG8cnGRhMk71vUb18FwelSFTC8xwAOpNEkVCBxd7OzqV+mp6c3JI7Zmhzsx/qHkTT5pdlaNpKRXEcZEcfK3aAYwNiN6+n1zRbVcXGo26nxBbP7VEtI7XVLeV7a5WSIuzIVYlH3Ox9Koyw2vcXYpXwyUFhWKX3RDyOmxA60KsNO0/VLCLtIUaaDmAOO8pIwT9RRD3Q3Fi7zrDFLjlfkmaPHoNtxQTR7WWKa8kXs4beEbOJC5f8AAwKpprkYaRXPtGtLW2FnbwRkdk/KMU7cAcKXGnRXGr36PFdXaKqQN1jQYOSPAk748BRnhvRrW+aTVL1O1kWb9IN0yPHHzP4ppK82cVfjhxbFpyV0gf7uV3ArIQrU4KRsa9CJasAIttGJrhI3TmBPTzoDxpodjHo9xGtuIra55A8Eb4QEHqB5mmq0QC+j6daD8fnl0LPqKsj9IEuzmm0kHZRoD/u5Sn0Bro6W47a40dzueTB+i1zLZSfryp5TZ/NdGWcnPdaUviM//mqYLa5BydpBqY53AobcDOaLSLQ+ZOuatTKyPxJo9nJpS6aYlW2EXZqoHw46EVQus6dNpeoT2s47yYwf6h4EV0NxATywnzxmkDjnQ/4npzXUK/6m3XIx/MviKHJ9Vj+kzbHsfTK90y/n029iu7diHjOceY8RV7cOahFqmlR3UPwv+PSqAg35R5jFWh7J9QDQ3umse+jiVAfI7H80EH86HPUMSliWRdosjs1UF3IUDxNUt7SfaDdrfvpemSGNUGXk8gen1PXPhkVZHGeqfw23jRpByL2dxIoO6or4J9fD/wCppG03heyXUtV4gvVWb3QdpHG2CO0xgMR4hcdKvulwYnNWVJqEF7HIh1Cd+1dQ5WRiWXPmD0NX17K1kHAFnPb98xvIHX+ocx/NUTrC3D6jJJet+sx5iObm679fGp+gcX63w00qaXfyW6OctHgMjfNSCKqyRc0FCW12dLzappMkJ5ryJHHxKzcpX0INKV9rkbiS3sT+jnd/A+tVdN7TNXuB/r7XTbz1ltQrfdSKH6rx5qF/byW8Ntb2sUilG5AWOD5E9Kp9qTL3mVHUFhBDHp8C2zI0CoApQ5B8z963rsTmucPZ97Sb/h26isr2VprCQhR2h+Hw6+Xr4fKujLK4g1G1jurZ+eKQbeYPiD6imWqKE7PnOG86+d8KKlGJMEmoMy792oomzbZNm8jPrQn2gj/06fRhR3T7ZmxPJso+AefrQnjVebRj/wBVHFVEGT5OWRYXFuXvHhlSI3LRkshA8x/eugNJfm1DS/l//NEDodrxPw3cadc9HRGB8jjY0E0sTWOv2On3QKzwsVyR8YwdxQONckX4HWdlWoU3Ky92sXbMGODQ+S6KqRQok8/xe34g4eiv7Zs94cy+KkdQa8SKGikBGe6T+KqXh7X5dFuOpNrIMSp9fi+Yq2LWeOe0MqOGV48qR41EZbux7U6f2Z8dPoqTiDSG0u/WVF/01x30PkfFaMez2O9g4lS+ggZrZFdJXOy7jYZ884puSwttU057W8jDoGBG+CMHwogix2UUcaoscI7oCrgL5YFJZs+yVR7NTBeXDtmhZ48tHvtQivZJeVXAhmJyQkZPewOhG4O/lUXQNWfSr2XTL4FntgquxGRImO632wD96ZdRiE6NFIAQVJ3GxHQ/Tf8ANV3q63ULW89q7T9lKYQGbcco2GfEjvKN9xii0mdu4yFtdpEorJBf2EOO9CsNRhudZsrSSKWMhJY9gjEjmEqnyODt55qpkPPMT51Z1vrun6nZtaXUHaQnIktmPKVJ25oifHf4T9PKhOmezq/126k/g8tvNGpYsWcJ2YHTIO4J8vzT92Yzi0JTjbFaWNMuscH6tY3vuqafetIuz5iyB6gjqMUKudGubaORnMf6Yyy82G+xqQWedNtlvEliYkEAMrY+H1/b6Z8quz2T8Q3EBGl3jHdhCQf6sZRvqAV+1JnDGndto9lk2/IQzFUBzggg85PifLwxRqCWKyt7C6t3xPL2bcwO/dkblP2xXPgOCt0Xtz5GM1onysLMkZkI6KCAW9N6BaTxEbpuxvAqNjaUbA/PypiOOShxZI5FcQ8+GeKVSRpXUZ5LyMSWl7aQqpLF1Qx4G+SQTig2u3o1ThdroDkHOcqd9h0P2qHxlrP8M00xK3fm2IB3K+X1O1IF/wAb3ekiTRr/AE+ZLSSMSyXTKx7IlegGNxnAo78FQ1aRxTbWt4lqs0yt2fIwW1eQFhuBkDyolqepWF/eWFxHb3fvEUwAka1dAAQQckjpVVezXXNTl4nOn3khWKOAyqpXlIIC4P2ppS9u5NctWn1C7kjM57rynkO58OlRu4pnV5HSebOaF3EigkDrUiWbAOKFzsQc5zQUEU/jETH1xTlwJxABbtpdy3TJhY+XitKt9ay2MjWs6FJo2IdT4GinA1s819JLHGXeJMLtsCT1+1LuW2Lkemy4o5ai+ixAkZVgCw5tyABXqIgI1szs2fgDDcfWh/ZzxkuTurcpw2cHyojbMxYPLH06Gstu3bG9ijGkaVctyxucmMnlJ+2DQ7UrSGSASdmrxN8aMMgj1+X/AH8KlzBoruQN8JYEHzzWBloZExkoxH0oAqQgcS8KtCGvbRnZc5ZSMuvzH8w9dj86V7LUL/TpBKkkknL0lhc8y/3Hyq3RY2UsplaICflwT1Pp/wCClvVOErO5mkeCVoJycq6jbPkR/cU/h1dKp/6ZWq9Pt7sX+A7SfaLf212JjdCWU7c80fe+4/xTA/GguIpYL2xsrky95i0iknI82XNKcvCmq9k8q+63IT+tRzn0z/3qVfcE6xpUjpNBYq/YCccsj99cZ2GcU9HMpLhmVPTOMkpqrNdzrVnbWj2sbpbQkcrJC2SR4jI6Z9N6h6bqNzfapbGIdnDER2a/0KPE/TYV40/hKSS47S6jYqDnslGGb5k/CPzTdY6VFBIqlI4l3YpGu2B5nxpXUatJOMR/SaCVqc1VDPZT4hYkbkZ+lM3CmqT3tjJFOeYxMeQ+a+X0NK4jHZvEuxMf7j/NbuGrw28cDA4Bbs5M+Gcf3xSeDK4ZEx7WYFkwv7rkk6+1lFxZFc6pMjQxxK0EHMMs2+5z4ClPiniG31jW7e2kuoltlkCtbvFkSqcZXmHiaHe2bUYk1extoY095ERkllxuQTgL+CaribWJp4UjeGEcnRlUg/vWwkzzUqXA92N/Hb+1a9mS2YwyxNH2YPwrygf2oncC7OuwkwodMzlikmHTxGM/Sql94mExlErrIerBjn71hp5n+OV2+bE0dAWXfqXtA0jTphDOZGYjOY8P98ULf2j6E5OGuB/8dVBX1dRFnQ/tN4a95Q6vaR/rRJ+uo/mXwPzH7UF4SjbS+Fvee6HncuAOreC5q0dVVWguAwyCnLSr/CLKKbnSMqIU5RGF7uBuPGlNXHh06N30/O2tsuaBdobi1hKhe2Y558rnLE5J9K3QahcQSBLjIRugI2FS7UARnlYEkksAd61XXKylWXmHiKyWbKp8NGjXLnsdNN0MkxEEgeIyPxW6AYupx4E0A1hpjYNbq5KNsPXIIGfrR0zRWivLM4Az1NSluquyGtvBiW2U5U5Uqco46itDJ2jKkwAlHwOOjCvT6i7dny2UzLITyElVLY8QGINYS4SdzDyPFKu5ilUqwPgcH96vyaTNjjulFpFcM+Ob2qSbBsBmi7VeViwcgjGxqHMss5a2knIEbqZIgxyqHfAyCPptRm9lW2iNwR0HeHmam8IaBNeOmqRhGnS8DTc7Y5lK5+uP70On+uhfWNLHb8EA+7Jpss0HwohPgOnnioFqsrFZLh8vMAQvhHGDkD5k/tTdx1oNvpHEWnPYWkaadqJbt7ZO6ryKQfpzBhnpnFBdChuNXBu7jRmghkVuW4Sc8rODjlwc4Ox29KuWjySb2+Cteo41CMp+Tdav2l47eHIMUK0e7OZrdjkGTmK46b7ftU60v4RdvFLYahZzcjYE6gqxG+AcA9N6WNFvojrMrSyKiKh5c7cxqnJp8mOVSQ1j1GLLByT4AHtYlWfjMTIwZHtY2Ug523pGq1rjg+z4q11rzUeJ7DT42RI0ijhkmkAVQOgAUfemuy9gfDN5Api4ruZJG6EQomf/AGnetmDuKPJZFUmc/V9V6az/ALN99FGX0XXIbhgP91dRGIn5MMj7iqk4i4T1zhS8921nTprVz8DMMo//AEsNjRgAavq+r6uOOutVkzaSPnYmhk1zmKYqebAwcePkfzQfT+JRr3DcbAhbmNlWdfqBkfOpHKSjkbLzDP3rO1eblJfY9BodPtT3d2RZY+WSIqQJCmRj0NQrr9KTbPKRnbqKnyyQ2bs8sscaH+th+KGXNxbXJkeC7Rzj4cjwrOo10yDqBSa0KZPaMy8pA2PeFbQRcaoub0wvFns4+xLlmxknwGw6UFbUhFMrMwZAyk+GxPX6UYks45FuG93W4ljYTdmWPeQAhsAEdOu39q0/SUnm57p1/fH/AAS9ScvZe38X/RIhThUSdhq6P7xHMUnl5XMgGfibvEMOg23ojxLBaWloBZTQA245kZYCuVBHdBYcwOGXxIOan397wja6DDe3ltJqC3CosMPMBIAOuDkHAI3PjnG9KusahHq9iLyzsU07T7cCIRCRmMpJBC8x64xnCgep6V6CL3cyTrzfR56Dkppx7MapdLPoayD4mIB+dN3C91Ja8BareRnDxv3SPMKv+ar2QSzi302Md9SGkPkf/DVhWUcdvwFNZxn/AHtxysfPvLn8Ka8pjpZG1+T0WqW6CT8tBr2nOBwhY3qHvQXcRDeQYEf4qs7bVbXTLq5e0u7yAyys7wTQGSE5JP8AKSeuNxjanv2izmb2XSY64gcfRlqrdVuTDp9u7uYozD2txImObHQKvqx2+hp33ckMi2eezLxYccsD9z+LZF4u42vpXRRqrXTRZEQReRIsjDAKRnONsmq/a9mkZmeVyT1AOK96jcNcXRkKqmeiL0UeVQ6c+r5MzZza+C6LR9n/ALTdK4F0iRItEa61Od+aW4kkAAA6AbEgVI4t9tmocTaYth7jbW0YmWXmQszHGdtz61U1fVzRXZbnCftq1bR5EhuZDdW2QDDcMTgf8rdR+RV42Wq8O+0nh2WBoI7mJ1/Ws5wOdPUf2YVxlTNwpxdf8OX8UsE7oEbIYHdf8j0qKo4Me0z2b3HA+orPbl59HuWPYTMO8h68j+vkfEfWkGuurK/0r2rcEXmnXCok00fJKg37KTqki+mRn6EVybf2U+m6jc2NynJPbytFIvkynB/apTOY8aXfmw1aElsQuRHKvgyk4OacI7Sa2vGj7a5ktAoESBwSnmfWq8jzJfpnoHH70/2mpw2tpzXzhI4s94nqDWVqlTSR7DHJNthddPtC26RyP4scu356VGvtMijhLtErY6ALhvoRW3T9ZS9h7SyteS3xkTzdxT8h1P4r3LPc3pWOAswP/EZeRPoPialGq4LVJ9iTrScrW5iMoRJQ0yuNiNqaIf8AU2sVxE7q69HTZkYeNZuNEaZWjuLqJs7bRnP71i8uRoVsJGXMaKASo+2aOM5KtvaOai7vyRZkkfAa206VgvKJXjw/18CaxKTEIpr66U9mMRc/dRB/yjxNRY9R1nWpP0gthb+DKuXb6+FbIeHLd5u0umlndj8Uj5z6nypvJrM847Mk+PwUQ0+KL3RjTI0Gs2Voz+7LJdXMjEns1z+aPXWpXEHBlgjrLbyXFxJzIo5pCMscL5E7fKoUVvymSKzgSBVYqXA3pz4V4ZtdZ00xXUkpawLTqynJLN4HI6bGqMNSltiuwdS1CCnLpMicZTsvACQMpUckKFWOSD5fiqd4p1Dt7iK1UkRxIHfHnjCj6D96tPjHUotU4B95hKiNr+OLY9O/g1RuoXLS31zJn43OPl1FaEMfz3fgwnm/acV97B7sXcsfGi/CvDd5xbxHaaNZFVluGILsO6igZLH0AFDbqWGecvBbrAnKo5FYsNlAJyfMgn61bv8As9y6RacRaneahfWtvcLAsVus8gQtzHvEZ9FA+tNCHbtiTxz7O9Y4Cnt11J7eWG55uxlgfIblxnIOCOopRq3v9oPXYtS4ws7C3lWSKythko2RzOcnp6YqolHMwHnXEBvSOHp9Si7RVOPCvGp6NLpz4bwqyeCEgWwUYUtigPHQRJjyketcSavZxxbLw1xBbSu5FvzBJlz1iY7/AG2I+Ve/bXp8dj7TL6WLHJexRXQx0JZcE/dSaREk5JQQadPaNqdvr66FqFtPFM8OlQQXQVxzJIM7EdfHr0oUqZ3giyRSWFxJHOhSZJDzqfDBqVfMdS1SGEnFtEcny23Jp1460FNRPvFinNdwx/qgf8Qf5FJundmUdCf1cYOfI7UlqFs+R6bT5VniO+j3Uc1hHIqqqAd6NjnA8KIHUllfsYoZGkbYhPi+/hShZajDp+nxvcSCNe0EbDIBYjp9BnP0pksNd09oWki7cRKM9vJGVRvqeprOcX34Hrj0+wnDaLGDyLiQ/ExOcUM1ptLsrdhf3McQkBH6j7t9OtRV4ml1hbwaW8NpZWURkutRuT3UHTCL/MxOw8zVb6nxC+pvHb2Nqi8rFmvJE5riY+bMc4Hko6U5h0U5pN8GdqPUIY3UeWdAcKzcEarokCQaNzsiqlxcxxMwRvAmTOd+tQuINKGkagkCu7286loTnfbGQT49Qc+tVvwY+qKH0lL+1spdRkTs7i5z3GGd1x44z1GPlmrE4o1FL3VrCwtpRMljGzySepUIv1O5x5CmdVh2QamqaENHlyLOlF8MV9RmuLdrexs1X3u/uhDG39GRufoBRHS+PX4E1LUtJ1mxWV5uyMDRMCqbbFj1brnbyIoFqsdyut2epxzCNbBhJGAMln+4HTFCJtcvdc123k1d4u2uFETzBVRuUZIUY6dTuD40tg2xhvXaHNXunlWOT+LHC+0h09mms2owfdtSeSKQHIdAwwwP1P2qjbsBZN2yzKCR5Hyro7XI2s+CrqNWLRzLGojCjuZZQcY8MfbFc33MDxOQ4IZSVbPmKfg1ZiyTSZHrIYqcgkH0rFfVaUGSSxySSfWsV9X1ccPPCupPBCOeeONTtmRgoH3qFxZfpcTconjc+PI3NSnX1cTZ6HeYDzNP0g0mXhSXTFsw+pG0W4RhHmQOCG2PXl7Pw+fWknT7OW9ugkY2QGR2/pUdSacdJ1GKz1LS9cdeWWzYduQfi5EIyPmAOlRZyP/Z
-       */
-      image: string;
-    };
-    Image3dMultipartRequest: components["schemas"]["Image3dOptions"] & {
-      /**
-       * Format: binary
-       * @description The photo file, JPEG or PNG.
-       */
-      image: string;
-    };
-    /**
-     * @example {
-     *   "logid": "20261125083046BA006CE17531D37D",
-     *   "mime_type": "video/mp4",
-     *   "frame_count": 90,
-     *   "video": "AAAAIGZ0eXBpc29tAAACAGlzb21pc28y",
-     *   "depth_png": "iVBORw0KGgoAAAANSUhEUgAA"
-     * }
-     */
-    Image3dJsonAnswer: {
-      logid: string;
-      /** @enum {string} */
-      mime_type: "video/mp4" | "image/gif";
-      frame_count: number;
-      /**
-       * Format: byte
-       * @description The video, base64.
-       */
-      video: string;
-      /**
-       * Format: byte
-       * @description The estimated depth map, an 8-bit greyscale PNG (white is near), base64.
-       */
-      depth_png: string;
-    };
-    /**
-     * Problem
-     * @description RFC 9457 problem details, with the gateway's error code and log id.
-     */
-    Problem: {
-      /** @example about:blank */
-      type: string;
-      /** @example Bad Request */
-      title: string;
-      /** @example 400 */
-      status: number;
-      /**
-       * @example INVALID_BASE64
-       * @enum {string}
-       */
-      code: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_ARGUMENT" | "INVALID_BASE64" | "MISSING_IMAGE" | "INVALID_IMAGE" | "INVALID_MULTIPART" | "UNAUTHENTICATED" | "API_KEY_REJECTED" | "RATE_LIMITED" | "TOO_MANY_CONCURRENT_REQUESTS" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_FORMAT" | "IMAGE_UNDECODABLE" | "IMAGE_DIMENSIONS_UNSUPPORTED" | "INTERNAL_ERROR" | "BACKEND_ERROR" | "BACKEND_PROTOCOL_ERROR" | "BACKEND_CONNECTION_LOST" | "BACKEND_UNAVAILABLE" | "BACKEND_OVERLOADED" | "BACKEND_TIMEOUT" | "NOT_READY" | "GATEWAY_OVERLOADED" | "CLIENT_CLOSED_REQUEST" | "INVALID_ARCHIVE" | "ARCHIVE_LIMIT_EXCEEDED" | "ARCHIVE_UNSUPPORTED" | "NOT_ENOUGH_IMAGES" | "TOO_MANY_IMAGES" | "RECONSTRUCTION_FAILED" | "JOB_NOT_FOUND" | "JOB_NOT_FINISHED" | "JOB_CANCELED" | "JOB_EXPIRED" | "JOB_ALREADY_FINISHED" | "TOO_MANY_JOBS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE";
-      /** @example "image" is not valid base64: character "*" at position 12 is not in the standard base64 alphabet. */
-      message: string;
-      /** @description The same text as `message` (RFC 9457). */
-      detail: string;
-      /** @example 20261125081500A1B2C3D4E5F60718 */
-      logid: string;
-      errors?: {
-          field: string;
-          message: string;
-        }[];
     };
     /**
      * Job
@@ -329,29 +302,6 @@ export interface components {
       /** @description Pass as `cursor` for the next page; null on the last one. */
       next_cursor: string | null;
     };
-    KeypointsOptions: {
-      /**
-       * @description Most faces to return, the largest first.
-       * @default 1
-       * @example 1
-       */
-      max_faces?: number;
-    };
-    KeypointsJsonRequest: components["schemas"]["KeypointsOptions"] & {
-      /**
-       * Format: byte
-       * @description The photo, JPEG or PNG, in standard base64, with or without a `data:image/...;base64,` prefix.
-       * @example /9j/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCACgAKADASIAAhEBAxEB/8QAHAAAAgIDAQEAAAAAAAAAAAAABQYEBwEDCAIA/8QAPxAAAgEDAgMFBwIFAQcFAQAAAQIDAAQRBSEGEjETIkFRYQcUMnGBkaEjsRVCUsHRJAgzQ2Jy4fAmgoOSssL/xAAaAQACAwEBAAAAAAAAAAAAAAACBAEDBQAG/8QAKREAAgIBBAEDAwUBAAAAAAAAAAECEQMEEiExQQUTIjJRYRQjQnGRwf/aAAwDAQACEQMRAD8ARPahq2mazr0FzpszLDFmIxGLlVMH4lx1B+9M3CFlpdnZaXeW94txIzvbM4HZ82TnHKdzg/vVXanGwtI3II22J8d6+tr+4gFqyyNy28gmRc7Btsn8UzPD/FMJHSPYBW6VsVMGs2l3Hfafb3aEFJo1kGPUZr5nAOBSe4naeJBk4xUiBOVM19CVJ729S0aMYqLJPKxKy96vUsqwwszMqooyWY4AFRtR1S009FaVu8xwqjqarjijU9W1LiWwt7bl9zVC7Ir4GfMk7E0MpqKJSsfP41aTNyWpe6cdRCuQPmTgD71MGrWtoE97WS3Lbd9cgfUZpX0srE6yTGZHXY845VHpgACvOqX8t7JyQwQypnBZJcnP/T1/NL/qJFntod+1jlRZIpFdG6MjZB+teSzE+lVdZ6nPpepcltLKuO86McqceBH96sHQtWh13TRdQ4VlbkkQHPK3+CN6vhlU+PIEo0T2wMEjJNboGPNjGKwqgj1rBco4A60dkG6WATE7Un8bymw0kRps87cgI8uppyjmznPWkrja4tk1i0jvoGmiSGX9NX5TzFe6c+hwaqzt+26Ch9RV9tqr6Pr1rec2I+YJKPNCcH7datxoQyg5yCMg+dVHxqtlNeBtOj7OAwoMf8wQcx++atvS+duH9Kmk+Ka0ST8Cg0vENv2Cy92Qrq1DL0oPcQsh3FNTorKSdvSgl+md1FM0VNlZcf3ljq2pS3mnTF7ZwOSIxdn2IAxy46YqWtnos/Advd25tzqnYGJe3blLBT3sDpzDoKV7pWVpInUgjwIwaDxSOQImYlUzyqeg33rQyY6cUn0Ci9/ZrqTX3CEMLHL2rtCfl1H4NNDgK29JHsz0m+0jT557xezS7KvHEeowOp8s08Mpduas/IlvdBm1NhkV7EhGSfCsooCAGvuTfaho4rO7mn1pmu+1zgkyb9APD5AVIW4F7paOlxJHGe7GQgwcetLV3qnJNfWkY7J2d0byxnGKsXh59O0rhG0j1ZoERozI3axs5PiTgDYDI3pHlsYikB9MupYpCJZgCB3sHY0Se909g7zOWXplG5Sp9fOm3T7PQNVtuZLONuXvcwzuOviAaVde0Tha5aWGKcWssmwb3gICfTPWu2MlpFa6pcSXOtEpdqY0IPMW5ecdR4dadfZpfyR8TXlvI5WG9hMiRkD4lOf2Jqu9Ys7jh+9iiMpkR35QcDIwdt9wevWmbgFZZuNNPcCVTCHMhx3eTlOc/cVZBOMkVSLyZUG+d6jTYJznBFYMys+Qa8SjtPGm2Vm21HNNGp6FhSb7Rnji4htuXs3fsWyj77YxnFN1qTFPGG37wqvPavwtbw2l1xZBJOb8yhWeOcOhTpjHhj0oZw3waRyltkmJl8i3d5ChVUV8IQvToBmrw1a2SzbS7a3TEUUYjA8l5cVz5bXR7S1l/l5lPX5V0Prnf1HTwDsf8VTpFSdh5vAOmTbpQ2aHmJ2o3NHkYxQ6dSuQKdKCkeKZoLniq/ntro3UNwxkSQpynB8CPDHSo/BFvYycVQtqCgxcx7MN8JfwzWbzR75bWHUZIHSzlyqSHoxFQyOymHLtykYx4VfqsqX7cfA/p9Jvjvl0dDFQEUjwNbxsNqUeDOIhq+n+6XDf6uEAHP8AOvnTjbL2kSnxxSSdlGXG8cnGRhMk71vUb18FwelSFTC8xwAOpNEkVCBxd7OzqV+mp6c3JI7Zmhzsx/qHkTT5pdlaNpKRXEcZEcfK3aAYwNiN6+n1zRbVcXGo26nxBbP7VEtI7XVLeV7a5WSIuzIVYlH3Ox9Koyw2vcXYpXwyUFhWKX3RDyOmxA60KsNO0/VLCLtIUaaDmAOO8pIwT9RRD3Q3Fi7zrDFLjlfkmaPHoNtxQTR7WWKa8kXs4beEbOJC5f8AAwKpprkYaRXPtGtLW2FnbwRkdk/KMU7cAcKXGnRXGr36PFdXaKqQN1jQYOSPAk748BRnhvRrW+aTVL1O1kWb9IN0yPHHzP4ppK82cVfjhxbFpyV0gf7uV3ArIQrU4KRsa9CJasAIttGJrhI3TmBPTzoDxpodjHo9xGtuIra55A8Eb4QEHqB5mmq0QC+j6daD8fnl0LPqKsj9IEuzmm0kHZRoD/u5Sn0Bro6W47a40dzueTB+i1zLZSfryp5TZ/NdGWcnPdaUviM//mqYLa5BydpBqY53AobcDOaLSLQ+ZOuatTKyPxJo9nJpS6aYlW2EXZqoHw46EVQus6dNpeoT2s47yYwf6h4EV0NxATywnzxmkDjnQ/4npzXUK/6m3XIx/MviKHJ9Vj+kzbHsfTK90y/n029iu7diHjOceY8RV7cOahFqmlR3UPwv+PSqAg35R5jFWh7J9QDQ3umse+jiVAfI7H80EH86HPUMSliWRdosjs1UF3IUDxNUt7SfaDdrfvpemSGNUGXk8gen1PXPhkVZHGeqfw23jRpByL2dxIoO6or4J9fD/wCppG03heyXUtV4gvVWb3QdpHG2CO0xgMR4hcdKvulwYnNWVJqEF7HIh1Cd+1dQ5WRiWXPmD0NX17K1kHAFnPb98xvIHX+ocx/NUTrC3D6jJJet+sx5iObm679fGp+gcX63w00qaXfyW6OctHgMjfNSCKqyRc0FCW12dLzappMkJ5ryJHHxKzcpX0INKV9rkbiS3sT+jnd/A+tVdN7TNXuB/r7XTbz1ltQrfdSKH6rx5qF/byW8Ntb2sUilG5AWOD5E9Kp9qTL3mVHUFhBDHp8C2zI0CoApQ5B8z963rsTmucPZ97Sb/h26isr2VprCQhR2h+Hw6+Xr4fKujLK4g1G1jurZ+eKQbeYPiD6imWqKE7PnOG86+d8KKlGJMEmoMy792oomzbZNm8jPrQn2gj/06fRhR3T7ZmxPJso+AefrQnjVebRj/wBVHFVEGT5OWRYXFuXvHhlSI3LRkshA8x/eugNJfm1DS/l//NEDodrxPw3cadc9HRGB8jjY0E0sTWOv2On3QKzwsVyR8YwdxQONckX4HWdlWoU3Ky92sXbMGODQ+S6KqRQok8/xe34g4eiv7Zs94cy+KkdQa8SKGikBGe6T+KqXh7X5dFuOpNrIMSp9fi+Yq2LWeOe0MqOGV48qR41EZbux7U6f2Z8dPoqTiDSG0u/WVF/01x30PkfFaMez2O9g4lS+ggZrZFdJXOy7jYZ884puSwttU057W8jDoGBG+CMHwogix2UUcaoscI7oCrgL5YFJZs+yVR7NTBeXDtmhZ48tHvtQivZJeVXAhmJyQkZPewOhG4O/lUXQNWfSr2XTL4FntgquxGRImO632wD96ZdRiE6NFIAQVJ3GxHQ/Tf8ANV3q63ULW89q7T9lKYQGbcco2GfEjvKN9xii0mdu4yFtdpEorJBf2EOO9CsNRhudZsrSSKWMhJY9gjEjmEqnyODt55qpkPPMT51Z1vrun6nZtaXUHaQnIktmPKVJ25oifHf4T9PKhOmezq/126k/g8tvNGpYsWcJ2YHTIO4J8vzT92Yzi0JTjbFaWNMuscH6tY3vuqafetIuz5iyB6gjqMUKudGubaORnMf6Yyy82G+xqQWedNtlvEliYkEAMrY+H1/b6Z8quz2T8Q3EBGl3jHdhCQf6sZRvqAV+1JnDGndto9lk2/IQzFUBzggg85PifLwxRqCWKyt7C6t3xPL2bcwO/dkblP2xXPgOCt0Xtz5GM1onysLMkZkI6KCAW9N6BaTxEbpuxvAqNjaUbA/PypiOOShxZI5FcQ8+GeKVSRpXUZ5LyMSWl7aQqpLF1Qx4G+SQTig2u3o1ThdroDkHOcqd9h0P2qHxlrP8M00xK3fm2IB3K+X1O1IF/wAb3ekiTRr/AE+ZLSSMSyXTKx7IlegGNxnAo78FQ1aRxTbWt4lqs0yt2fIwW1eQFhuBkDyolqepWF/eWFxHb3fvEUwAka1dAAQQckjpVVezXXNTl4nOn3khWKOAyqpXlIIC4P2ppS9u5NctWn1C7kjM57rynkO58OlRu4pnV5HSebOaF3EigkDrUiWbAOKFzsQc5zQUEU/jETH1xTlwJxABbtpdy3TJhY+XitKt9ay2MjWs6FJo2IdT4GinA1s819JLHGXeJMLtsCT1+1LuW2Lkemy4o5ai+ixAkZVgCw5tyABXqIgI1szs2fgDDcfWh/ZzxkuTurcpw2cHyojbMxYPLH06Gstu3bG9ijGkaVctyxucmMnlJ+2DQ7UrSGSASdmrxN8aMMgj1+X/AH8KlzBoruQN8JYEHzzWBloZExkoxH0oAqQgcS8KtCGvbRnZc5ZSMuvzH8w9dj86V7LUL/TpBKkkknL0lhc8y/3Hyq3RY2UsplaICflwT1Pp/wCClvVOErO5mkeCVoJycq6jbPkR/cU/h1dKp/6ZWq9Pt7sX+A7SfaLf212JjdCWU7c80fe+4/xTA/GguIpYL2xsrky95i0iknI82XNKcvCmq9k8q+63IT+tRzn0z/3qVfcE6xpUjpNBYq/YCccsj99cZ2GcU9HMpLhmVPTOMkpqrNdzrVnbWj2sbpbQkcrJC2SR4jI6Z9N6h6bqNzfapbGIdnDER2a/0KPE/TYV40/hKSS47S6jYqDnslGGb5k/CPzTdY6VFBIqlI4l3YpGu2B5nxpXUatJOMR/SaCVqc1VDPZT4hYkbkZ+lM3CmqT3tjJFOeYxMeQ+a+X0NK4jHZvEuxMf7j/NbuGrw28cDA4Bbs5M+Gcf3xSeDK4ZEx7WYFkwv7rkk6+1lFxZFc6pMjQxxK0EHMMs2+5z4ClPiniG31jW7e2kuoltlkCtbvFkSqcZXmHiaHe2bUYk1extoY095ERkllxuQTgL+CaribWJp4UjeGEcnRlUg/vWwkzzUqXA92N/Hb+1a9mS2YwyxNH2YPwrygf2oncC7OuwkwodMzlikmHTxGM/Sql94mExlErrIerBjn71hp5n+OV2+bE0dAWXfqXtA0jTphDOZGYjOY8P98ULf2j6E5OGuB/8dVBX1dRFnQ/tN4a95Q6vaR/rRJ+uo/mXwPzH7UF4SjbS+Fvee6HncuAOreC5q0dVVWguAwyCnLSr/CLKKbnSMqIU5RGF7uBuPGlNXHh06N30/O2tsuaBdobi1hKhe2Y558rnLE5J9K3QahcQSBLjIRugI2FS7UARnlYEkksAd61XXKylWXmHiKyWbKp8NGjXLnsdNN0MkxEEgeIyPxW6AYupx4E0A1hpjYNbq5KNsPXIIGfrR0zRWivLM4Az1NSluquyGtvBiW2U5U5Uqco46itDJ2jKkwAlHwOOjCvT6i7dny2UzLITyElVLY8QGINYS4SdzDyPFKu5ilUqwPgcH96vyaTNjjulFpFcM+Ob2qSbBsBmi7VeViwcgjGxqHMss5a2knIEbqZIgxyqHfAyCPptRm9lW2iNwR0HeHmam8IaBNeOmqRhGnS8DTc7Y5lK5+uP70On+uhfWNLHb8EA+7Jpss0HwohPgOnnioFqsrFZLh8vMAQvhHGDkD5k/tTdx1oNvpHEWnPYWkaadqJbt7ZO6ryKQfpzBhnpnFBdChuNXBu7jRmghkVuW4Sc8rODjlwc4Ox29KuWjySb2+Cteo41CMp+Tdav2l47eHIMUK0e7OZrdjkGTmK46b7ftU60v4RdvFLYahZzcjYE6gqxG+AcA9N6WNFvojrMrSyKiKh5c7cxqnJp8mOVSQ1j1GLLByT4AHtYlWfjMTIwZHtY2Ug523pGq1rjg+z4q11rzUeJ7DT42RI0ijhkmkAVQOgAUfemuy9gfDN5Api4ruZJG6EQomf/AGnetmDuKPJZFUmc/V9V6az/ALN99FGX0XXIbhgP91dRGIn5MMj7iqk4i4T1zhS8921nTprVz8DMMo//AEsNjRgAavq+r6uOOutVkzaSPnYmhk1zmKYqebAwcePkfzQfT+JRr3DcbAhbmNlWdfqBkfOpHKSjkbLzDP3rO1eblJfY9BodPtT3d2RZY+WSIqQJCmRj0NQrr9KTbPKRnbqKnyyQ2bs8sscaH+th+KGXNxbXJkeC7Rzj4cjwrOo10yDqBSa0KZPaMy8pA2PeFbQRcaoub0wvFns4+xLlmxknwGw6UFbUhFMrMwZAyk+GxPX6UYks45FuG93W4ljYTdmWPeQAhsAEdOu39q0/SUnm57p1/fH/AAS9ScvZe38X/RIhThUSdhq6P7xHMUnl5XMgGfibvEMOg23ojxLBaWloBZTQA245kZYCuVBHdBYcwOGXxIOan397wja6DDe3ltJqC3CosMPMBIAOuDkHAI3PjnG9KusahHq9iLyzsU07T7cCIRCRmMpJBC8x64xnCgep6V6CL3cyTrzfR56Dkppx7MapdLPoayD4mIB+dN3C91Ja8BareRnDxv3SPMKv+ar2QSzi302Md9SGkPkf/DVhWUcdvwFNZxn/AHtxysfPvLn8Ka8pjpZG1+T0WqW6CT8tBr2nOBwhY3qHvQXcRDeQYEf4qs7bVbXTLq5e0u7yAyys7wTQGSE5JP8AKSeuNxjanv2izmb2XSY64gcfRlqrdVuTDp9u7uYozD2txImObHQKvqx2+hp33ckMi2eezLxYccsD9z+LZF4u42vpXRRqrXTRZEQReRIsjDAKRnONsmq/a9mkZmeVyT1AOK96jcNcXRkKqmeiL0UeVQ6c+r5MzZza+C6LR9n/ALTdK4F0iRItEa61Od+aW4kkAAA6AbEgVI4t9tmocTaYth7jbW0YmWXmQszHGdtz61U1fVzRXZbnCftq1bR5EhuZDdW2QDDcMTgf8rdR+RV42Wq8O+0nh2WBoI7mJ1/Ws5wOdPUf2YVxlTNwpxdf8OX8UsE7oEbIYHdf8j0qKo4Me0z2b3HA+orPbl59HuWPYTMO8h68j+vkfEfWkGuurK/0r2rcEXmnXCok00fJKg37KTqki+mRn6EVybf2U+m6jc2NynJPbytFIvkynB/apTOY8aXfmw1aElsQuRHKvgyk4OacI7Sa2vGj7a5ktAoESBwSnmfWq8jzJfpnoHH70/2mpw2tpzXzhI4s94nqDWVqlTSR7DHJNthddPtC26RyP4scu356VGvtMijhLtErY6ALhvoRW3T9ZS9h7SyteS3xkTzdxT8h1P4r3LPc3pWOAswP/EZeRPoPialGq4LVJ9iTrScrW5iMoRJQ0yuNiNqaIf8AU2sVxE7q69HTZkYeNZuNEaZWjuLqJs7bRnP71i8uRoVsJGXMaKASo+2aOM5KtvaOai7vyRZkkfAa206VgvKJXjw/18CaxKTEIpr66U9mMRc/dRB/yjxNRY9R1nWpP0gthb+DKuXb6+FbIeHLd5u0umlndj8Uj5z6nypvJrM847Mk+PwUQ0+KL3RjTI0Gs2Voz+7LJdXMjEns1z+aPXWpXEHBlgjrLbyXFxJzIo5pCMscL5E7fKoUVvymSKzgSBVYqXA3pz4V4ZtdZ00xXUkpawLTqynJLN4HI6bGqMNSltiuwdS1CCnLpMicZTsvACQMpUckKFWOSD5fiqd4p1Dt7iK1UkRxIHfHnjCj6D96tPjHUotU4B95hKiNr+OLY9O/g1RuoXLS31zJn43OPl1FaEMfz3fgwnm/acV97B7sXcsfGi/CvDd5xbxHaaNZFVluGILsO6igZLH0AFDbqWGecvBbrAnKo5FYsNlAJyfMgn61bv8As9y6RacRaneahfWtvcLAsVus8gQtzHvEZ9FA+tNCHbtiTxz7O9Y4Cnt11J7eWG55uxlgfIblxnIOCOopRq3v9oPXYtS4ws7C3lWSKythko2RzOcnp6YqolHMwHnXEBvSOHp9Si7RVOPCvGp6NLpz4bwqyeCEgWwUYUtigPHQRJjyketcSavZxxbLw1xBbSu5FvzBJlz1iY7/AG2I+Ve/bXp8dj7TL6WLHJexRXQx0JZcE/dSaREk5JQQadPaNqdvr66FqFtPFM8OlQQXQVxzJIM7EdfHr0oUqZ3giyRSWFxJHOhSZJDzqfDBqVfMdS1SGEnFtEcny23Jp1460FNRPvFinNdwx/qgf8Qf5FJundmUdCf1cYOfI7UlqFs+R6bT5VniO+j3Uc1hHIqqqAd6NjnA8KIHUllfsYoZGkbYhPi+/hShZajDp+nxvcSCNe0EbDIBYjp9BnP0pksNd09oWki7cRKM9vJGVRvqeprOcX34Hrj0+wnDaLGDyLiQ/ExOcUM1ptLsrdhf3McQkBH6j7t9OtRV4ml1hbwaW8NpZWURkutRuT3UHTCL/MxOw8zVb6nxC+pvHb2Nqi8rFmvJE5riY+bMc4Hko6U5h0U5pN8GdqPUIY3UeWdAcKzcEarokCQaNzsiqlxcxxMwRvAmTOd+tQuINKGkagkCu7286loTnfbGQT49Qc+tVvwY+qKH0lL+1spdRkTs7i5z3GGd1x44z1GPlmrE4o1FL3VrCwtpRMljGzySepUIv1O5x5CmdVh2QamqaENHlyLOlF8MV9RmuLdrexs1X3u/uhDG39GRufoBRHS+PX4E1LUtJ1mxWV5uyMDRMCqbbFj1brnbyIoFqsdyut2epxzCNbBhJGAMln+4HTFCJtcvdc123k1d4u2uFETzBVRuUZIUY6dTuD40tg2xhvXaHNXunlWOT+LHC+0h09mms2owfdtSeSKQHIdAwwwP1P2qjbsBZN2yzKCR5Hyro7XI2s+CrqNWLRzLGojCjuZZQcY8MfbFc33MDxOQ4IZSVbPmKfg1ZiyTSZHrIYqcgkH0rFfVaUGSSxySSfWsV9X1ccPPCupPBCOeeONTtmRgoH3qFxZfpcTconjc+PI3NSnX1cTZ6HeYDzNP0g0mXhSXTFsw+pG0W4RhHmQOCG2PXl7Pw+fWknT7OW9ugkY2QGR2/pUdSacdJ1GKz1LS9cdeWWzYduQfi5EIyPmAOlRZyP/Z
-       */
-      image: string;
-    };
-    KeypointsMultipartRequest: components["schemas"]["KeypointsOptions"] & {
-      /**
-       * Format: binary
-       * @description The photo file, JPEG or PNG.
-       */
-      image: string;
-    };
     /**
      * @example {
      *   "logid": "20261125083046BA006CE17531D37D",
@@ -407,6 +357,29 @@ export interface components {
           };
         }[];
     };
+    KeypointsJsonRequest: components["schemas"]["KeypointsOptions"] & {
+      /**
+       * Format: byte
+       * @description The photo, JPEG or PNG, in standard base64, with or without a `data:image/...;base64,` prefix.
+       * @example /9j/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCACgAKADASIAAhEBAxEB/8QAHAAAAgIDAQEAAAAAAAAAAAAABQYEBwEDCAIA/8QAPxAAAgEDAgMFBwIFAQcFAQAAAQIDAAQRBSEGEjETIkFRYQcUMnGBkaEjsRVCUsHRJAgzQ2Jy4fAmgoOSssL/xAAaAQACAwEBAAAAAAAAAAAAAAACBAEDBQAG/8QAKREAAgIBBAEDAwUBAAAAAAAAAAECEQMEEiExQQUTIjJRYRQjQnGRwf/aAAwDAQACEQMRAD8ARPahq2mazr0FzpszLDFmIxGLlVMH4lx1B+9M3CFlpdnZaXeW94txIzvbM4HZ82TnHKdzg/vVXanGwtI3II22J8d6+tr+4gFqyyNy28gmRc7Btsn8UzPD/FMJHSPYBW6VsVMGs2l3Hfafb3aEFJo1kGPUZr5nAOBSe4naeJBk4xUiBOVM19CVJ729S0aMYqLJPKxKy96vUsqwwszMqooyWY4AFRtR1S009FaVu8xwqjqarjijU9W1LiWwt7bl9zVC7Ir4GfMk7E0MpqKJSsfP41aTNyWpe6cdRCuQPmTgD71MGrWtoE97WS3Lbd9cgfUZpX0srE6yTGZHXY845VHpgACvOqX8t7JyQwQypnBZJcnP/T1/NL/qJFntod+1jlRZIpFdG6MjZB+teSzE+lVdZ6nPpepcltLKuO86McqceBH96sHQtWh13TRdQ4VlbkkQHPK3+CN6vhlU+PIEo0T2wMEjJNboGPNjGKwqgj1rBco4A60dkG6WATE7Un8bymw0kRps87cgI8uppyjmznPWkrja4tk1i0jvoGmiSGX9NX5TzFe6c+hwaqzt+26Ch9RV9tqr6Pr1rec2I+YJKPNCcH7datxoQyg5yCMg+dVHxqtlNeBtOj7OAwoMf8wQcx++atvS+duH9Kmk+Ka0ST8Cg0vENv2Cy92Qrq1DL0oPcQsh3FNTorKSdvSgl+md1FM0VNlZcf3ljq2pS3mnTF7ZwOSIxdn2IAxy46YqWtnos/Advd25tzqnYGJe3blLBT3sDpzDoKV7pWVpInUgjwIwaDxSOQImYlUzyqeg33rQyY6cUn0Ci9/ZrqTX3CEMLHL2rtCfl1H4NNDgK29JHsz0m+0jT557xezS7KvHEeowOp8s08Mpduas/IlvdBm1NhkV7EhGSfCsooCAGvuTfaho4rO7mn1pmu+1zgkyb9APD5AVIW4F7paOlxJHGe7GQgwcetLV3qnJNfWkY7J2d0byxnGKsXh59O0rhG0j1ZoERozI3axs5PiTgDYDI3pHlsYikB9MupYpCJZgCB3sHY0Se909g7zOWXplG5Sp9fOm3T7PQNVtuZLONuXvcwzuOviAaVde0Tha5aWGKcWssmwb3gICfTPWu2MlpFa6pcSXOtEpdqY0IPMW5ecdR4dadfZpfyR8TXlvI5WG9hMiRkD4lOf2Jqu9Ys7jh+9iiMpkR35QcDIwdt9wevWmbgFZZuNNPcCVTCHMhx3eTlOc/cVZBOMkVSLyZUG+d6jTYJznBFYMys+Qa8SjtPGm2Vm21HNNGp6FhSb7Rnji4htuXs3fsWyj77YxnFN1qTFPGG37wqvPavwtbw2l1xZBJOb8yhWeOcOhTpjHhj0oZw3waRyltkmJl8i3d5ChVUV8IQvToBmrw1a2SzbS7a3TEUUYjA8l5cVz5bXR7S1l/l5lPX5V0Prnf1HTwDsf8VTpFSdh5vAOmTbpQ2aHmJ2o3NHkYxQ6dSuQKdKCkeKZoLniq/ntro3UNwxkSQpynB8CPDHSo/BFvYycVQtqCgxcx7MN8JfwzWbzR75bWHUZIHSzlyqSHoxFQyOymHLtykYx4VfqsqX7cfA/p9Jvjvl0dDFQEUjwNbxsNqUeDOIhq+n+6XDf6uEAHP8AOvnTjbL2kSnxxSSdlGXG8cnGRhMk71vUb18FwelSFTC8xwAOpNEkVCBxd7OzqV+mp6c3JI7Zmhzsx/qHkTT5pdlaNpKRXEcZEcfK3aAYwNiN6+n1zRbVcXGo26nxBbP7VEtI7XVLeV7a5WSIuzIVYlH3Ox9Koyw2vcXYpXwyUFhWKX3RDyOmxA60KsNO0/VLCLtIUaaDmAOO8pIwT9RRD3Q3Fi7zrDFLjlfkmaPHoNtxQTR7WWKa8kXs4beEbOJC5f8AAwKpprkYaRXPtGtLW2FnbwRkdk/KMU7cAcKXGnRXGr36PFdXaKqQN1jQYOSPAk748BRnhvRrW+aTVL1O1kWb9IN0yPHHzP4ppK82cVfjhxbFpyV0gf7uV3ArIQrU4KRsa9CJasAIttGJrhI3TmBPTzoDxpodjHo9xGtuIra55A8Eb4QEHqB5mmq0QC+j6daD8fnl0LPqKsj9IEuzmm0kHZRoD/u5Sn0Bro6W47a40dzueTB+i1zLZSfryp5TZ/NdGWcnPdaUviM//mqYLa5BydpBqY53AobcDOaLSLQ+ZOuatTKyPxJo9nJpS6aYlW2EXZqoHw46EVQus6dNpeoT2s47yYwf6h4EV0NxATywnzxmkDjnQ/4npzXUK/6m3XIx/MviKHJ9Vj+kzbHsfTK90y/n029iu7diHjOceY8RV7cOahFqmlR3UPwv+PSqAg35R5jFWh7J9QDQ3umse+jiVAfI7H80EH86HPUMSliWRdosjs1UF3IUDxNUt7SfaDdrfvpemSGNUGXk8gen1PXPhkVZHGeqfw23jRpByL2dxIoO6or4J9fD/wCppG03heyXUtV4gvVWb3QdpHG2CO0xgMR4hcdKvulwYnNWVJqEF7HIh1Cd+1dQ5WRiWXPmD0NX17K1kHAFnPb98xvIHX+ocx/NUTrC3D6jJJet+sx5iObm679fGp+gcX63w00qaXfyW6OctHgMjfNSCKqyRc0FCW12dLzappMkJ5ryJHHxKzcpX0INKV9rkbiS3sT+jnd/A+tVdN7TNXuB/r7XTbz1ltQrfdSKH6rx5qF/byW8Ntb2sUilG5AWOD5E9Kp9qTL3mVHUFhBDHp8C2zI0CoApQ5B8z963rsTmucPZ97Sb/h26isr2VprCQhR2h+Hw6+Xr4fKujLK4g1G1jurZ+eKQbeYPiD6imWqKE7PnOG86+d8KKlGJMEmoMy792oomzbZNm8jPrQn2gj/06fRhR3T7ZmxPJso+AefrQnjVebRj/wBVHFVEGT5OWRYXFuXvHhlSI3LRkshA8x/eugNJfm1DS/l//NEDodrxPw3cadc9HRGB8jjY0E0sTWOv2On3QKzwsVyR8YwdxQONckX4HWdlWoU3Ky92sXbMGODQ+S6KqRQok8/xe34g4eiv7Zs94cy+KkdQa8SKGikBGe6T+KqXh7X5dFuOpNrIMSp9fi+Yq2LWeOe0MqOGV48qR41EZbux7U6f2Z8dPoqTiDSG0u/WVF/01x30PkfFaMez2O9g4lS+ggZrZFdJXOy7jYZ884puSwttU057W8jDoGBG+CMHwogix2UUcaoscI7oCrgL5YFJZs+yVR7NTBeXDtmhZ48tHvtQivZJeVXAhmJyQkZPewOhG4O/lUXQNWfSr2XTL4FntgquxGRImO632wD96ZdRiE6NFIAQVJ3GxHQ/Tf8ANV3q63ULW89q7T9lKYQGbcco2GfEjvKN9xii0mdu4yFtdpEorJBf2EOO9CsNRhudZsrSSKWMhJY9gjEjmEqnyODt55qpkPPMT51Z1vrun6nZtaXUHaQnIktmPKVJ25oifHf4T9PKhOmezq/126k/g8tvNGpYsWcJ2YHTIO4J8vzT92Yzi0JTjbFaWNMuscH6tY3vuqafetIuz5iyB6gjqMUKudGubaORnMf6Yyy82G+xqQWedNtlvEliYkEAMrY+H1/b6Z8quz2T8Q3EBGl3jHdhCQf6sZRvqAV+1JnDGndto9lk2/IQzFUBzggg85PifLwxRqCWKyt7C6t3xPL2bcwO/dkblP2xXPgOCt0Xtz5GM1onysLMkZkI6KCAW9N6BaTxEbpuxvAqNjaUbA/PypiOOShxZI5FcQ8+GeKVSRpXUZ5LyMSWl7aQqpLF1Qx4G+SQTig2u3o1ThdroDkHOcqd9h0P2qHxlrP8M00xK3fm2IB3K+X1O1IF/wAb3ekiTRr/AE+ZLSSMSyXTKx7IlegGNxnAo78FQ1aRxTbWt4lqs0yt2fIwW1eQFhuBkDyolqepWF/eWFxHb3fvEUwAka1dAAQQckjpVVezXXNTl4nOn3khWKOAyqpXlIIC4P2ppS9u5NctWn1C7kjM57rynkO58OlRu4pnV5HSebOaF3EigkDrUiWbAOKFzsQc5zQUEU/jETH1xTlwJxABbtpdy3TJhY+XitKt9ay2MjWs6FJo2IdT4GinA1s819JLHGXeJMLtsCT1+1LuW2Lkemy4o5ai+ixAkZVgCw5tyABXqIgI1szs2fgDDcfWh/ZzxkuTurcpw2cHyojbMxYPLH06Gstu3bG9ijGkaVctyxucmMnlJ+2DQ7UrSGSASdmrxN8aMMgj1+X/AH8KlzBoruQN8JYEHzzWBloZExkoxH0oAqQgcS8KtCGvbRnZc5ZSMuvzH8w9dj86V7LUL/TpBKkkknL0lhc8y/3Hyq3RY2UsplaICflwT1Pp/wCClvVOErO5mkeCVoJycq6jbPkR/cU/h1dKp/6ZWq9Pt7sX+A7SfaLf212JjdCWU7c80fe+4/xTA/GguIpYL2xsrky95i0iknI82XNKcvCmq9k8q+63IT+tRzn0z/3qVfcE6xpUjpNBYq/YCccsj99cZ2GcU9HMpLhmVPTOMkpqrNdzrVnbWj2sbpbQkcrJC2SR4jI6Z9N6h6bqNzfapbGIdnDER2a/0KPE/TYV40/hKSS47S6jYqDnslGGb5k/CPzTdY6VFBIqlI4l3YpGu2B5nxpXUatJOMR/SaCVqc1VDPZT4hYkbkZ+lM3CmqT3tjJFOeYxMeQ+a+X0NK4jHZvEuxMf7j/NbuGrw28cDA4Bbs5M+Gcf3xSeDK4ZEx7WYFkwv7rkk6+1lFxZFc6pMjQxxK0EHMMs2+5z4ClPiniG31jW7e2kuoltlkCtbvFkSqcZXmHiaHe2bUYk1extoY095ERkllxuQTgL+CaribWJp4UjeGEcnRlUg/vWwkzzUqXA92N/Hb+1a9mS2YwyxNH2YPwrygf2oncC7OuwkwodMzlikmHTxGM/Sql94mExlErrIerBjn71hp5n+OV2+bE0dAWXfqXtA0jTphDOZGYjOY8P98ULf2j6E5OGuB/8dVBX1dRFnQ/tN4a95Q6vaR/rRJ+uo/mXwPzH7UF4SjbS+Fvee6HncuAOreC5q0dVVWguAwyCnLSr/CLKKbnSMqIU5RGF7uBuPGlNXHh06N30/O2tsuaBdobi1hKhe2Y558rnLE5J9K3QahcQSBLjIRugI2FS7UARnlYEkksAd61XXKylWXmHiKyWbKp8NGjXLnsdNN0MkxEEgeIyPxW6AYupx4E0A1hpjYNbq5KNsPXIIGfrR0zRWivLM4Az1NSluquyGtvBiW2U5U5Uqco46itDJ2jKkwAlHwOOjCvT6i7dny2UzLITyElVLY8QGINYS4SdzDyPFKu5ilUqwPgcH96vyaTNjjulFpFcM+Ob2qSbBsBmi7VeViwcgjGxqHMss5a2knIEbqZIgxyqHfAyCPptRm9lW2iNwR0HeHmam8IaBNeOmqRhGnS8DTc7Y5lK5+uP70On+uhfWNLHb8EA+7Jpss0HwohPgOnnioFqsrFZLh8vMAQvhHGDkD5k/tTdx1oNvpHEWnPYWkaadqJbt7ZO6ryKQfpzBhnpnFBdChuNXBu7jRmghkVuW4Sc8rODjlwc4Ox29KuWjySb2+Cteo41CMp+Tdav2l47eHIMUK0e7OZrdjkGTmK46b7ftU60v4RdvFLYahZzcjYE6gqxG+AcA9N6WNFvojrMrSyKiKh5c7cxqnJp8mOVSQ1j1GLLByT4AHtYlWfjMTIwZHtY2Ug523pGq1rjg+z4q11rzUeJ7DT42RI0ijhkmkAVQOgAUfemuy9gfDN5Api4ruZJG6EQomf/AGnetmDuKPJZFUmc/V9V6az/ALN99FGX0XXIbhgP91dRGIn5MMj7iqk4i4T1zhS8921nTprVz8DMMo//AEsNjRgAavq+r6uOOutVkzaSPnYmhk1zmKYqebAwcePkfzQfT+JRr3DcbAhbmNlWdfqBkfOpHKSjkbLzDP3rO1eblJfY9BodPtT3d2RZY+WSIqQJCmRj0NQrr9KTbPKRnbqKnyyQ2bs8sscaH+th+KGXNxbXJkeC7Rzj4cjwrOo10yDqBSa0KZPaMy8pA2PeFbQRcaoub0wvFns4+xLlmxknwGw6UFbUhFMrMwZAyk+GxPX6UYks45FuG93W4ljYTdmWPeQAhsAEdOu39q0/SUnm57p1/fH/AAS9ScvZe38X/RIhThUSdhq6P7xHMUnl5XMgGfibvEMOg23ojxLBaWloBZTQA245kZYCuVBHdBYcwOGXxIOan397wja6DDe3ltJqC3CosMPMBIAOuDkHAI3PjnG9KusahHq9iLyzsU07T7cCIRCRmMpJBC8x64xnCgep6V6CL3cyTrzfR56Dkppx7MapdLPoayD4mIB+dN3C91Ja8BareRnDxv3SPMKv+ar2QSzi302Md9SGkPkf/DVhWUcdvwFNZxn/AHtxysfPvLn8Ka8pjpZG1+T0WqW6CT8tBr2nOBwhY3qHvQXcRDeQYEf4qs7bVbXTLq5e0u7yAyys7wTQGSE5JP8AKSeuNxjanv2izmb2XSY64gcfRlqrdVuTDp9u7uYozD2txImObHQKvqx2+hp33ckMi2eezLxYccsD9z+LZF4u42vpXRRqrXTRZEQReRIsjDAKRnONsmq/a9mkZmeVyT1AOK96jcNcXRkKqmeiL0UeVQ6c+r5MzZza+C6LR9n/ALTdK4F0iRItEa61Od+aW4kkAAA6AbEgVI4t9tmocTaYth7jbW0YmWXmQszHGdtz61U1fVzRXZbnCftq1bR5EhuZDdW2QDDcMTgf8rdR+RV42Wq8O+0nh2WBoI7mJ1/Ws5wOdPUf2YVxlTNwpxdf8OX8UsE7oEbIYHdf8j0qKo4Me0z2b3HA+orPbl59HuWPYTMO8h68j+vkfEfWkGuurK/0r2rcEXmnXCok00fJKg37KTqki+mRn6EVybf2U+m6jc2NynJPbytFIvkynB/apTOY8aXfmw1aElsQuRHKvgyk4OacI7Sa2vGj7a5ktAoESBwSnmfWq8jzJfpnoHH70/2mpw2tpzXzhI4s94nqDWVqlTSR7DHJNthddPtC26RyP4scu356VGvtMijhLtErY6ALhvoRW3T9ZS9h7SyteS3xkTzdxT8h1P4r3LPc3pWOAswP/EZeRPoPialGq4LVJ9iTrScrW5iMoRJQ0yuNiNqaIf8AU2sVxE7q69HTZkYeNZuNEaZWjuLqJs7bRnP71i8uRoVsJGXMaKASo+2aOM5KtvaOai7vyRZkkfAa206VgvKJXjw/18CaxKTEIpr66U9mMRc/dRB/yjxNRY9R1nWpP0gthb+DKuXb6+FbIeHLd5u0umlndj8Uj5z6nypvJrM847Mk+PwUQ0+KL3RjTI0Gs2Voz+7LJdXMjEns1z+aPXWpXEHBlgjrLbyXFxJzIo5pCMscL5E7fKoUVvymSKzgSBVYqXA3pz4V4ZtdZ00xXUkpawLTqynJLN4HI6bGqMNSltiuwdS1CCnLpMicZTsvACQMpUckKFWOSD5fiqd4p1Dt7iK1UkRxIHfHnjCj6D96tPjHUotU4B95hKiNr+OLY9O/g1RuoXLS31zJn43OPl1FaEMfz3fgwnm/acV97B7sXcsfGi/CvDd5xbxHaaNZFVluGILsO6igZLH0AFDbqWGecvBbrAnKo5FYsNlAJyfMgn61bv8As9y6RacRaneahfWtvcLAsVus8gQtzHvEZ9FA+tNCHbtiTxz7O9Y4Cnt11J7eWG55uxlgfIblxnIOCOopRq3v9oPXYtS4ws7C3lWSKythko2RzOcnp6YqolHMwHnXEBvSOHp9Si7RVOPCvGp6NLpz4bwqyeCEgWwUYUtigPHQRJjyketcSavZxxbLw1xBbSu5FvzBJlz1iY7/AG2I+Ve/bXp8dj7TL6WLHJexRXQx0JZcE/dSaREk5JQQadPaNqdvr66FqFtPFM8OlQQXQVxzJIM7EdfHr0oUqZ3giyRSWFxJHOhSZJDzqfDBqVfMdS1SGEnFtEcny23Jp1460FNRPvFinNdwx/qgf8Qf5FJundmUdCf1cYOfI7UlqFs+R6bT5VniO+j3Uc1hHIqqqAd6NjnA8KIHUllfsYoZGkbYhPi+/hShZajDp+nxvcSCNe0EbDIBYjp9BnP0pksNd09oWki7cRKM9vJGVRvqeprOcX34Hrj0+wnDaLGDyLiQ/ExOcUM1ptLsrdhf3McQkBH6j7t9OtRV4ml1hbwaW8NpZWURkutRuT3UHTCL/MxOw8zVb6nxC+pvHb2Nqi8rFmvJE5riY+bMc4Hko6U5h0U5pN8GdqPUIY3UeWdAcKzcEarokCQaNzsiqlxcxxMwRvAmTOd+tQuINKGkagkCu7286loTnfbGQT49Qc+tVvwY+qKH0lL+1spdRkTs7i5z3GGd1x44z1GPlmrE4o1FL3VrCwtpRMljGzySepUIv1O5x5CmdVh2QamqaENHlyLOlF8MV9RmuLdrexs1X3u/uhDG39GRufoBRHS+PX4E1LUtJ1mxWV5uyMDRMCqbbFj1brnbyIoFqsdyut2epxzCNbBhJGAMln+4HTFCJtcvdc123k1d4u2uFETzBVRuUZIUY6dTuD40tg2xhvXaHNXunlWOT+LHC+0h09mms2owfdtSeSKQHIdAwwwP1P2qjbsBZN2yzKCR5Hyro7XI2s+CrqNWLRzLGojCjuZZQcY8MfbFc33MDxOQ4IZSVbPmKfg1ZiyTSZHrIYqcgkH0rFfVaUGSSxySSfWsV9X1ccPPCupPBCOeeONTtmRgoH3qFxZfpcTconjc+PI3NSnX1cTZ6HeYDzNP0g0mXhSXTFsw+pG0W4RhHmQOCG2PXl7Pw+fWknT7OW9ugkY2QGR2/pUdSacdJ1GKz1LS9cdeWWzYduQfi5EIyPmAOlRZyP/Z
+       */
+      image: string;
+    };
+    KeypointsMultipartRequest: components["schemas"]["KeypointsOptions"] & {
+      /**
+       * Format: binary
+       * @description The photo file, JPEG or PNG.
+       */
+      image: string;
+    };
+    KeypointsOptions: {
+      /**
+       * @description Most faces to return, the largest first.
+       * @default 1
+       * @example 1
+       */
+      max_faces?: number;
+    };
     /**
      * @example {
      *   "status": "ok"
@@ -415,6 +388,33 @@ export interface components {
     Liveness: {
       /** @enum {string} */
       status: "ok";
+    };
+    /**
+     * Problem
+     * @description RFC 9457 problem details, with the gateway's error code and log id.
+     */
+    Problem: {
+      /** @example about:blank */
+      type: string;
+      /** @example Bad Request */
+      title: string;
+      /** @example 400 */
+      status: number;
+      /**
+       * @example INVALID_BASE64
+       * @enum {string}
+       */
+      code: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_ARGUMENT" | "INVALID_BASE64" | "MISSING_IMAGE" | "INVALID_IMAGE" | "INVALID_MULTIPART" | "UNAUTHENTICATED" | "API_KEY_REJECTED" | "RATE_LIMITED" | "TOO_MANY_CONCURRENT_REQUESTS" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_FORMAT" | "IMAGE_UNDECODABLE" | "IMAGE_DIMENSIONS_UNSUPPORTED" | "INTERNAL_ERROR" | "BACKEND_ERROR" | "BACKEND_PROTOCOL_ERROR" | "BACKEND_CONNECTION_LOST" | "BACKEND_UNAVAILABLE" | "BACKEND_OVERLOADED" | "BACKEND_TIMEOUT" | "NOT_READY" | "GATEWAY_OVERLOADED" | "CLIENT_CLOSED_REQUEST" | "INVALID_ARCHIVE" | "ARCHIVE_LIMIT_EXCEEDED" | "ARCHIVE_UNSUPPORTED" | "NOT_ENOUGH_IMAGES" | "TOO_MANY_IMAGES" | "RECONSTRUCTION_FAILED" | "JOB_NOT_FOUND" | "JOB_NOT_FINISHED" | "JOB_CANCELED" | "JOB_EXPIRED" | "JOB_ALREADY_FINISHED" | "TOO_MANY_JOBS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE";
+      /** @example "image" is not valid base64: character "*" at position 12 is not in the standard base64 alphabet. */
+      message: string;
+      /** @description The same text as `message` (RFC 9457). */
+      detail: string;
+      /** @example 20261125081500A1B2C3D4E5F60718 */
+      logid: string;
+      errors?: {
+          field: string;
+          message: string;
+        }[];
     };
     /**
      * @example {
@@ -508,18 +508,6 @@ export interface components {
         };
       };
     };
-    /** @description `requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); `bytes_in` (by Content-Length) and `bytes_out`; `images` processed by the backends; `backend_ms`, time in backend calls; `jobs` submitted. */
-    UsageCounts: {
-      requests: number;
-      succeeded: number;
-      client_errors: number;
-      server_errors: number;
-      bytes_in: number;
-      bytes_out: number;
-      images: number;
-      backend_ms: number;
-      jobs: number;
-    };
     /**
      * @example {
      *   "partner": "acme",
@@ -555,6 +543,18 @@ export interface components {
             [key: string]: components["schemas"]["UsageCounts"];
           };
         }[];
+    };
+    /** @description `requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); `bytes_in` (by Content-Length) and `bytes_out`; `images` processed by the backends; `backend_ms`, time in backend calls; `jobs` submitted. */
+    UsageCounts: {
+      requests: number;
+      succeeded: number;
+      client_errors: number;
+      server_errors: number;
+      bytes_in: number;
+      bytes_out: number;
+      images: number;
+      backend_ms: number;
+      jobs: number;
     };
   };
   responses: never;

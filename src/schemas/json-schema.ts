@@ -69,7 +69,12 @@ export function componentSchemas(): Record<string, JsonSchema> {
       }
     },
   });
-  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _, $id: __, ...rest }]) => [id, rest]));
+  // By name: the order schemas were named in follows module loading, which any import can change.
+  return Object.fromEntries(
+    Object.entries(schemas)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, { $schema: _, $id: __, ...rest }]) => [id, rest]),
+  );
 }
 
 /** An integer field with one message for every way it can be wrong. */
