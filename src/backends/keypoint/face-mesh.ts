@@ -16,7 +16,7 @@ const WASM_DIR = dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + '/'
 /** Side of the square crop the mesh model reads a face from (facemesh.json's input). */
 const MESH_INPUT = 192;
 /** The mesh model's own confidence that its crop holds a face: below it, not a face. */
-export const MIN_FACE_SCORE = 0.5;
+const MIN_FACE_SCORE = 0.5;
 
 const off = { enabled: false };
 const CONFIG: Partial<Config> = {
@@ -71,11 +71,17 @@ export class FaceMesh {
         : null,
     );
     await human.load();
-    const missing = ['blazeface', 'facemesh', 'iris'].filter((name) => !human.models.models[name as 'facemesh']);
+    const missing = ['blazeface', 'facemesh', 'iris'].filter((name) => !human.models.models[name]);
     if (missing.length > 0) throw new Error(`face models not loaded: ${missing.join(', ')}`);
     const mesh = new FaceMesh(human);
-    // The first inference compiles the backend's kernels: pay for it now, not on a call.
+    // A model's first run is its slowest (about twice a later one): pay for it now, not on a
+    // call. A blank image runs the detector only, so the mesh and iris models run on zeros.
     await mesh.detect(new Uint8Array(128 * 128 * 3).fill(128), 128, 128, 1);
+    for (const name of ['facemesh', 'iris']) {
+      const model = human.models.models[name]!;
+      const input = human.tf.zeros(model.inputs[0]!.shape!.map((d) => (d === -1 ? 1 : d)));
+      human.tf.dispose([input, model.execute(input)]);
+    }
     return mesh;
   }
 
