@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
+import type { Tracing } from './tracing.js';
 import { ApiError, toProblem } from './errors.js';
 import jobs from './jobs/plugin.js';
 import { logIdFor, newLogId } from './logid.js';
@@ -18,6 +19,7 @@ import requestLog from './plugins/request-log.js';
 import stages from './plugins/stages.js';
 import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
+import tracing from './plugins/tracing.js';
 import usage from './plugins/usage.js';
 import arscan from './routes/arscan.js';
 import health from './routes/health.js';
@@ -30,6 +32,8 @@ export interface AppOptions {
   keys?: KeyRing | undefined;
   /** A pino destination for the logs (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** OpenTelemetry, when started (src/tracing.ts); undefined: no traces. */
+  tracing?: Tracing | undefined;
 }
 
 /** Builds the gateway; `server.ts` only starts it. */
@@ -71,6 +75,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  // Traces first, so that every later hook and route runs inside the request's span.
+  await app.register(tracing, { tracing: opts.tracing });
   // First, so that every later hook (keys, limits, logs) sees the client's address.
   await app.register(clientAddress, { trusted: config.trustProxy !== undefined });
   await app.register(stages);
@@ -86,7 +92,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes });
   await app.register(requestLog);
   await app.register(rateLimits, { config, keys: opts.keys });
-  await app.register(rpc, { config });
+  await app.register(rpc, { config, tracing: opts.tracing !== undefined });
   await app.register(usage, { config });
   await app.register(docs);
   await app.register(health, { backends: config.backends });

@@ -7,6 +7,7 @@ import { runPrimary, STOP_SIGNALS } from './cluster/primary.js';
 import { ConfigError, loadConfig, loadKeys } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { KeyRing } from './partners/api-keys.js';
+import { startTracing } from './tracing.js';
 
 let config: Config;
 let keys: KeyRing | undefined;
@@ -50,7 +51,8 @@ const stopReferences = () => references.forEach((ref) => ref.stop());
 if (cluster.isPrimary && config.workers > 1) {
   runPrimary({ workers: config.workers, env: { [REFERENCE_ADDRESSES]: references.map((r) => `${r.name}=${r.port}`).join(',') }, log, stopped: stopReferences });
 } else {
-  const app = await buildApp(config, { keys });
+  const tracing = startTracing(config.caller);
+  const app = await buildApp(config, { keys, tracing });
   // Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
   // in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
   // Fault signals keep their default action (end the process): a JS handler for SIGSEGV & co.
@@ -66,6 +68,7 @@ if (cluster.isPrimary && config.workers > 1) {
     app.startDraining();
     if (!err) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
     await app.close();
+    await tracing?.shutdown();
     stopReferences();
   });
   await app.listen({ host: config.host, port: config.port });

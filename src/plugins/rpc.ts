@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/schema.js';
-import { baseInterceptor, errorInterceptor, imagesInterceptor, loggingInterceptor, stageInterceptor } from '../rpc/interceptors.js';
+import { baseInterceptor, errorInterceptor, imagesInterceptor, loggingInterceptor, stageInterceptor, traceInterceptor } from '../rpc/interceptors.js';
 import { RpcClient } from '../rpc/rpc-client.js';
 
 /** Every address of a host name, as the system resolver (getaddrinfo) gives them. */
@@ -14,9 +14,18 @@ declare module 'fastify' {
 }
 
 /** The Thrift client for every backend, as `app.rpc`, closed with the app. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
-    const rpc = new RpcClient(config, [stageInterceptor, imagesInterceptor, app.metrics.rpcInterceptor, loggingInterceptor, errorInterceptor, baseInterceptor(config.caller)], {
+export default fp<{ config: Config; tracing: boolean }>(
+  async (app, { config, tracing }) => {
+    const interceptors = [
+      stageInterceptor,
+      imagesInterceptor,
+      ...(tracing ? [traceInterceptor] : []),
+      app.metrics.rpcInterceptor,
+      loggingInterceptor,
+      errorInterceptor,
+      baseInterceptor(config.caller),
+    ];
+    const rpc = new RpcClient(config, interceptors, {
       log: app.log,
       ejected: app.metrics.ejected,
     });
