@@ -21,6 +21,7 @@ import { resultKey, type JobQueue, type RunnerDeps } from './runner.js';
 import { EmbeddedQueue } from './scheduler.js';
 import type { JobStore } from './store.js';
 import { Webhooks } from './webhooks.js';
+import { activeTraceparent } from '../trace-context.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -122,7 +123,8 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
           // The key names the job before the job exists: a process killed in between leaves a
           // key to no job, which counts as no key.
           if (claim) await store.saveKey(claim.scoped, { fingerprint: print, job_id: id, expires_at: new Date(Date.now() + KEY_LIFETIME_MS).toISOString() });
-          const traceparent = request.callContext().traceparent;
+          // With tracing on, the request's own span (the job run links to it); else what came in.
+          const traceparent = activeTraceparent() ?? request.callContext().traceparent;
           job = await service.create({
             id,
             kind: kind.name,

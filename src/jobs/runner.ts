@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobsConfig } from '../config/schema.js';
 import { ApiError, toProblem } from '../errors.js';
@@ -5,6 +6,7 @@ import type { CallContext, RpcClient } from '../rpc/rpc-client.js';
 import type { BlobStore } from './blob-store.js';
 import { isFinal, type JobKindName, type JobRecord } from './job.js';
 import type { JobKind } from './kind.js';
+import { spanContextOf } from '../trace-context.js';
 import { pack, unpack } from './pack.js';
 import type { JobStore } from './store.js';
 
@@ -27,7 +29,21 @@ export interface RunnerDeps {
  * partner and trace. `signal` abandons the call (cancel, or the gateway stopping): then
  * nothing is recorded, and a job left `running` is run again by whoever picks it up next.
  */
-export async function runJob(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Promise<void> {
+export function runJob(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Promise<void> {
+  // With tracing on, a run is a span of its own (it may start long after its request ended),
+  // linked to the span of the request that submitted it; its backend call is its child.
+  const submitted = queued.traceparent ? spanContextOf(queued.traceparent) : undefined;
+  return trace.getTracer('visiongate').startActiveSpan(
+    `job ${queued.kind}`,
+    {
+      links: submitted ? [{ context: submitted }] : [],
+      attributes: { 'visiongate.job': queued.id, 'visiongate.logid': queued.logid, 'visiongate.partner': queued.partner },
+    },
+    (span) => run(deps, queued, signal).finally(() => span.end()),
+  );
+}
+
+async function run(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Promise<void> {
   const { store, blobs, rpc, kinds, log } = deps;
   const job: JobRecord = { ...queued, status: 'running', started_at: new Date().toISOString(), version: queued.version + 1 };
   const jobLog = log.child({ logid: job.logid, job: job.id, kind: job.kind, partner: job.partner });

@@ -1,5 +1,6 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import base from '../../gen/thrift/base_types.js';
+import { activeTraceparent } from '../trace-context.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { backendStatusError } from './backend-status.js';
 import type { Interceptor } from './rpc-client.js';
@@ -102,9 +103,8 @@ export const traceInterceptor: Interceptor = (next) => (call) =>
     `${call.backend} ${call.method}`,
     { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'apache_thrift', 'rpc.service': call.backend, 'rpc.method': call.method } },
     async (span) => {
-      const carrier: Record<string, string> = {};
-      propagation.inject(context.active(), carrier);
-      if (carrier.traceparent) call.ctx = { ...call.ctx, traceparent: carrier.traceparent };
+      const traceparent = activeTraceparent();
+      if (traceparent) call.ctx = { ...call.ctx, traceparent };
       let outcome = 'ok';
       try {
         return await next(call);

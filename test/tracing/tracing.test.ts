@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { startServerProcess } from '../helpers/server-process.js';
+import { okRender, waitForStatus } from '../jobs/helpers.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -16,6 +17,7 @@ interface OtlpSpan {
   kind: number;
   attributes: Array<{ key: string; value: { stringValue?: string; intValue?: string | number } }>;
   events?: Array<{ name: string }>;
+  links?: Array<{ traceId: string; spanId: string }>;
 }
 
 /** A real OTLP/HTTP receiver (JSON encoding): every span exported to it, and the service names. */
@@ -52,7 +54,7 @@ test('traces: a server span under the incoming traceparent, a client span per ba
   const receiver = await otlpReceiver();
   t.after(() => receiver.close());
   const backend = await fakeKeypoint(() => ok());
-  const unused = await Promise.all([fakeImage3d(() => ok() as never), fakeArscan(() => ok() as never)]);
+  const unused = await Promise.all([fakeImage3d(() => okRender(1)), fakeArscan(() => ok() as never)]);
   t.after(() => Promise.all([backend, ...unused].map((b) => b.close())));
   const { child, url, output } = await startServerProcess({
     KEYPOINT_BACKENDS: backend.address,
@@ -110,7 +112,33 @@ test('traces: a server span under the incoming traceparent, a client span per ba
   const lines = output().split('\n').filter((l) => l.includes('"logid":"traced-request-1"'));
   assert.ok(lines.length > 0);
   for (const line of lines) assert.match(line, new RegExp(`"trace_id":"${traceId}".*"span_id":"[0-9a-f]{16}"|"span_id":"[0-9a-f]{16}".*"trace_id":"${traceId}"`));
+
+  // A job's run is a span of its own, linked to the request that submitted it, and its
+  // backend call is a child of the run.
+  const submitted = await fetch(`${url}/v1/image3d/videos`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/png', prefer: 'respond-async', traceparent: `00-${traceId}-${parent}-01` },
+    body: fixture('coffee.png'),
+  });
+  assert.equal(submitted.status, 202);
+  const { id } = (await submitted.json()) as { id: string };
+  await waitForStatus(url, id, ['succeeded']);
+  let run: OtlpSpan | undefined;
+  let call: OtlpSpan | undefined;
+  for (let i = 0; i < 100 && !(run && call); i++) {
+    await sleep(100);
+    run = receiver.spans.find((s) => s.name === 'job image3d');
+    call = run && receiver.spans.find((s) => s.parentSpanId === run!.spanId && s.kind === 3);
+  }
+  assert.ok(run && call, 'a job run span with its backend call under it');
+  const submitSpan = byIdNow(receiver.spans).get(run.links![0]!.spanId);
+  assert.equal(run.links![0]!.traceId, traceId, 'the run links to the submitting request\'s trace');
+  assert.ok(submitSpan, 'the linked span is one of the submitting request\'s spans');
+  assert.equal(attr(run, 'visiongate.job'), id);
+  assert.equal(attr(call, 'rpc.service'), 'image3d');
 });
+
+const byIdNow = (spans: OtlpSpan[]) => new Map(spans.map((s) => [s.spanId, s]));
 
 test('traces are off without an OTLP endpoint: the incoming traceparent is forwarded as it came', async (t) => {
   const backend = await fakeKeypoint(() => ok());
