@@ -12,10 +12,17 @@ const run = promisify(execFile);
 const tools = fileURLToPath(new URL('./tools.ts', import.meta.url));
 const reporter = fileURLToPath(new URL('./summary-reporter.mjs', import.meta.url));
 
-test('a program on PATH is found; a missing one is a skip reason naming its package', () => {
+test('a program on PATH is found; a missing one is a skip reason naming its package, or an error under VG_REQUIRE_ALL=1', (t) => {
+  // This test runs under CI's VG_REQUIRE_ALL=1 as well: it sets the variable both ways itself.
+  const before = process.env.VG_REQUIRE_ALL;
+  t.after(() => (before === undefined ? delete process.env.VG_REQUIRE_ALL : (process.env.VG_REQUIRE_ALL = before)));
+  delete process.env.VG_REQUIRE_ALL;
   assert.equal(findTool('node') !== undefined, true);
   assert.equal(requireTool('node', 'nodejs'), false);
   assert.equal(requireTool('vg-no-such-program', 'vg-package'), 'needs vg-no-such-program (apt-get install vg-package)');
+  process.env.VG_REQUIRE_ALL = '1';
+  assert.equal(requireTool('node', 'nodejs'), false);
+  assert.throws(() => requireTool('vg-no-such-program', 'vg-package'), /VG_REQUIRE_ALL=1 and this test needs vg-no-such-program/);
 });
 
 /** A test file that needs a missing program, run by Node's test runner as `npm test` runs it. */
