@@ -23,7 +23,7 @@ interface Service {
 }
 
 // The reference backends share their settings through a YAML merge key, as compose reads it.
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const { services } = compose;
 const hostPath = (service: Service, inside: string) => service.volumes!.map((v) => v.split(':')).find(([, to]) => to === inside)![0]!;
 
@@ -78,9 +78,12 @@ test('docker-compose.yml: every service restarts on failure and has CPU and memo
   // The gateway's memory holds the request bodies it admits at once, and the process besides.
   const config = gatewayConfig();
   assert.ok(bytes(services.gateway!.deploy!.resources!.limits!.memory!) >= config.maxInflightBytes + bytes('512Mi'), 'gateway memory covers MAX_INFLIGHT_REQUEST_BYTES');
-  // Jobs are written to a volume of the replica's own, not into the image (its /app belongs to root).
-  const jobsVolume = services.gateway!.volumes!.find((v) => !v.includes(':') && config.jobs.storeDir.startsWith(`${v}/`));
-  assert.ok(jobsVolume, 'JOB_STORE_DIR in an anonymous volume, one per replica');
+  // Jobs' inputs and results are written to one named volume every replica mounts (their states
+  // are in Redis), not into the image (its /app belongs to root): a job accepted by one replica
+  // can be run by another.
+  assert.ok(config.redisUrl, 'jobs are shared through Redis');
+  const jobsVolume = services.gateway!.volumes!.map((v) => v.split(':')).find(([name, inside]) => inside && config.jobs.storeDir.startsWith(`${inside}/`) && name && !name.startsWith('.'));
+  assert.ok(jobsVolume && jobsVolume[0]! in (compose.volumes ?? {}), 'JOB_STORE_DIR on a named volume shared by the replicas');
   // Stopping waits for the drain: readiness 503 for DRAIN_DELAY_MS, then requests in flight for up to DRAIN_TIMEOUT_MS.
   assert.ok(milliseconds(services.gateway!.stop_grace_period!) > config.drainDelayMs + config.drainTimeoutMs, 'stop_grace_period covers the drain');
 });

@@ -5,7 +5,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { Namespace, Service } from 'kubernetes-models/v1';
+import { Namespace, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import type { IContainer, IPodSpec, IProbe } from 'kubernetes-models/v1';
 import { parseAllDocuments, parse } from 'yaml';
 import { loadConfig, loadKeys } from '../../src/config/load.js';
@@ -22,6 +22,7 @@ const KINDS: Record<string, { validate(data: unknown): void }> = {
   'policy/v1/PodDisruptionBudget': { validate: (d) => new PodDisruptionBudget(d as PodDisruptionBudget).validate() },
   'v1/Namespace': { validate: (d) => new Namespace(d as Namespace).validate() },
   'v1/Service': { validate: (d) => new Service(d as Service).validate() },
+  'v1/PersistentVolumeClaim': { validate: (d) => new PersistentVolumeClaim(d as PersistentVolumeClaim).validate() },
 };
 
 interface Manifest {
@@ -99,6 +100,10 @@ test('the gateway: a production configuration, probed on /readyz and /healthz, s
   assert.equal(gatewayContainer.securityContext?.readOnlyRootFilesystem, true);
   const jobsMount = gatewayContainer.volumeMounts!.find((m) => config.jobs.storeDir.startsWith(`${m.mountPath}/`));
   assert.ok(jobsMount && !jobsMount.readOnly, 'JOB_STORE_DIR in a writable volume');
+  // Shared by every pod: a job accepted by one can be run by another (states are in Redis).
+  const jobsVolume = (gateway.spec.template.spec as IPodSpec).volumes!.find((v) => v.name === jobsMount!.name)!;
+  const claim = find('PersistentVolumeClaim', jobsVolume.persistentVolumeClaim?.claimName ?? '');
+  assert.deepEqual(claim.spec.accessModes, ['ReadWriteMany']);
   assert.equal(podSpec(gateway).securityContext?.fsGroup, podSpec(gateway).securityContext?.runAsUser, 'its files belong to the gateway user');
   assert.equal(gateway.spec.template.metadata.annotations['prometheus.io/port'], String(config.metricsPort));
   assert.ok(gatewayContainer.ports!.some((p) => p.containerPort === config.metricsPort));
