@@ -35,7 +35,7 @@ await app.register(async (scope) => {
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', (_request, payload, done) => {
     readBody(payload, { exact: Number(_request.headers['content-length']), limit: 512 * 1024 * 1024 }).then(
-      (body) => done(null, parseJsonBody(body, { rawStringBytes: 1024, maxDepth: 64 })),
+      (body) => done(null, parseJsonBody(body, { rawStringBytes: 1024, maxDepth: 64, maxValues: 10_000 })),
       done,
     );
   });

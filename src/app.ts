@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import type { Config } from './config/schema.js';
 import type { Tracing } from './tracing.js';
 import { ApiError, toProblem } from './errors.js';
@@ -36,6 +37,35 @@ export interface AppOptions {
   tracing?: Tracing | undefined;
 }
 
+/** The answer to HTTP that Node refused before it became a request. */
+function clientError(err: NodeJS.ErrnoException): ApiError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new ApiError('HEADERS_TOO_LARGE');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ApiError('REQUEST_TIMEOUT', 'The request did not arrive in time; the connection is closed.');
+    case 'HPE_INVALID_METHOD':
+      return new ApiError('METHOD_NOT_IMPLEMENTED', 'The request method is not one the gateway knows.');
+    default:
+      return new ApiError('BAD_REQUEST', 'The HTTP request is malformed.');
+  }
+}
+
+/** A problem written straight to a socket, then closed: only while no answer has begun on it. */
+function answerRaw(socket: Socket, err: ApiError): void {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const problem = toProblem(err, newLogId());
+  const body = JSON.stringify(problem);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\n` +
+      `X-Tt-Logid: ${problem.logid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Builds the gateway; `server.ts` only starts it. */
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const limits = bodyLimits(config.maxImageBytes);
@@ -54,22 +84,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     // Only the proxies named in TRUST_PROXY are believed about the client's address (request.ip).
     // A hop count is given as a function: fastify now reads a bare number as "trust nothing".
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : (trustProxy ?? false),
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     // Malformed HTTP never reaches a route: answer it in the contract's form all the same.
-    clientErrorHandler: (err, socket) => {
-      if (!socket.writable) return socket.destroy();
-      const tooLarge = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW';
-      const problem = toProblem(
-        tooLarge ? new ApiError('HEADERS_TOO_LARGE') : new ApiError('BAD_REQUEST', 'The HTTP request is malformed.'),
-        newLogId(),
-      );
-      const body = JSON.stringify(problem);
-      const logid = problem.logid;
-      socket.end(
-        `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\n` +
-          `X-Tt-Logid: ${logid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    },
+    clientErrorHandler: (err, socket) => answerRaw(socket, clientError(err as NodeJS.ErrnoException)),
   });
+  // CONNECT is not for an origin server; without a listener Node drops the connection unanswered.
+  app.server.on('connect', (_req, socket: Socket) => answerRaw(socket, new ApiError('METHOD_NOT_IMPLEMENTED', 'CONNECT is not implemented: the gateway is not a proxy.')));
   // Validation is done once per route, by its zod schemas, for every input form; the JSON
   // Schemas on routes document them (OpenAPI) and are not compiled a second time.
   app.setValidatorCompiler(() => () => true);
@@ -84,12 +104,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(cors, { origins: config.corsOrigins });
   await app.register(partners, { keys: opts.keys });
   await app.register(drain);
-  await app.register(errorHandler);
-  // The largest body any route accepts: larger ones get their 413 from the body limits.
-  const maxBodyBytes = Math.max(...[limits, bodyLimits(config.maxArchiveBytes)].flatMap((l) => [l.jsonBytes, l.multipartBytes, l.imageBytes]));
+  await app.register(errorHandler, { drainMs: config.body.drainMs });
   await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
-  await app.register(loadShedding, { config, maxBodyBytes });
-  await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes });
+  await app.register(loadShedding, { config });
+  await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes, timing: config.body });
   await app.register(requestLog);
   await app.register(rateLimits, { config, keys: opts.keys });
   await app.register(rpc, { config, tracing: opts.tracing !== undefined });

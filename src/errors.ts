@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'TOO_MANY_CONCURRENT_REQUESTS',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
+  'METHOD_NOT_IMPLEMENTED',
+  'REQUEST_TIMEOUT',
   'PAYLOAD_TOO_LARGE',
   'HEADERS_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
@@ -99,6 +101,8 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   TOO_MANY_CONCURRENT_REQUESTS: { status: 429, message: 'Too many requests in flight for this partner; wait for some to finish.', retryAfter: 1 },
   NOT_FOUND: { status: 404, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This route does not accept that method.' },
+  METHOD_NOT_IMPLEMENTED: { status: 501, message: 'The gateway does not implement this method.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request body did not arrive in time.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This Content-Type is not accepted here.' },
@@ -135,6 +139,35 @@ export const CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
 export interface FieldIssue {
   field: string;
   message: string;
+}
+
+/**
+ * An answer is a few KiB at most, whatever the request held: a name taken from the request is
+ * cut to QUOTED_CHARS, a message to MESSAGE_CHARS, and only LISTED_ISSUES field issues are listed
+ * (a 2 MB body of unknown keys once came back as an 11.7 MB answer).
+ */
+const QUOTED_CHARS = 64;
+const MESSAGE_CHARS = 1024;
+export const LISTED_ISSUES = 5;
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** A name from the request, quoted for a message: JSON-escaped (no control characters reach the answer) and cut short. */
+export function quoted(name: string): string {
+  return JSON.stringify(cut(name, QUOTED_CHARS));
+}
+
+/** Field issues as one sentence: the first LISTED_ISSUES, then how many more there are. */
+export function describeIssues(issues: FieldIssue[]): string {
+  const listed = issues.slice(0, LISTED_ISSUES).map((e) => `${quoted(e.field)} ${e.message}`);
+  const more = issues.length - LISTED_ISSUES;
+  return listed.join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+/** Bytes as a person reads them: "15 MiB", "20.06 MiB", "64 KiB". */
+export function formatBytes(bytes: number): string {
+  const [unit, size] = bytes >= 1024 * 1024 ? ['MiB', 1024 * 1024] : bytes >= 1024 ? ['KiB', 1024] : ['bytes', 1];
+  return `${Math.round((bytes / (size as number)) * 100) / 100} ${unit}`;
 }
 
 /** An error the gateway answers with. `cause` is for the log only, never the answer. */
@@ -177,6 +210,7 @@ const STATUS_TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   410: 'Gone',
   413: 'Content Too Large',
@@ -186,6 +220,7 @@ const STATUS_TITLES: Record<number, string> = {
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -197,9 +232,9 @@ export function toProblem(err: ApiError, logid: string): Problem {
     title: STATUS_TITLES[err.status] ?? 'Error',
     status: err.status,
     code: err.code,
-    message: err.message,
-    detail: err.message,
+    message: cut(err.message, MESSAGE_CHARS),
+    detail: cut(err.message, MESSAGE_CHARS),
     logid,
-    ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.errors ? { errors: err.errors.slice(0, LISTED_ISSUES).map((e) => ({ field: cut(e.field, QUOTED_CHARS), message: cut(e.message, QUOTED_CHARS * 2) })) } : {}),
   };
 }

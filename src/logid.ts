@@ -32,8 +32,16 @@ export function logIdFor(req: IncomingMessage): string {
   return typeof given === 'string' && VALID.test(given) ? given : newLogId();
 }
 
-/** A W3C `traceparent` worth forwarding, or undefined. */
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_PARENT_ID = '0'.repeat(16);
+
+/**
+ * A W3C `traceparent` worth forwarding, or undefined. Trace Context says to ignore one that is
+ * malformed, has version ff, or an all-zero trace-id or parent-id: it is not passed on.
+ */
 export function traceparentOf(req: IncomingMessage): string | undefined {
   const value = req.headers.traceparent;
-  return typeof value === 'string' && TRACEPARENT.test(value) && !value.startsWith('ff') ? value : undefined;
+  if (typeof value !== 'string' || !TRACEPARENT.test(value) || value.startsWith('ff')) return undefined;
+  const [, traceId, parentId] = value.split('-');
+  return traceId === ZERO_TRACE_ID || parentId === ZERO_PARENT_ID ? undefined : value;
 }

@@ -134,6 +134,14 @@ export const configSchema = z
     RPC_RESOLVE_INTERVAL_MS: int(100, 3_600_000).default(10_000),
     MAX_INFLIGHT_REQUEST_BYTES: int(1024, 64 * 1024 * MiB).default(1024 * MiB),
     MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+    BODY_MIN_BYTES_PER_SECOND: int(0, 1024 * MiB).default(4096),
+    BODY_RATE_WINDOW_MS: int(100, 3_600_000).default(30_000),
+    BODY_MAX_PAUSE_MS: int(100, 3_600_000).default(30_000),
+    // 200 MB (MAX_ARCHIVE_BYTES) takes 10 minutes at 2.7 Mbit/s.
+    BODY_TIMEOUT_MS: int(100, 24 * 3_600_000).default(600_000),
+    BODY_DRAIN_MS: int(0, 3_600_000).default(30_000),
+    // Longer than a load balancer's idle timeout (60 s on most), so that it closes first.
+    KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
     MAX_HEAP_USED_BYTES: int(0, 64 * 1024 * MiB).default(0),
     API_KEYS_FILE: z.string().optional(),
     API_KEYS: z.string().optional(),
@@ -226,6 +234,20 @@ export const configSchema = z
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
     /** Request bytes (by Content-Length) the process holds at once; past it, 503 at once. */
     maxInflightBytes: e.MAX_INFLIGHT_REQUEST_BYTES,
+    /** How request bodies must keep arriving, and how long a refused one is read and dropped (docs/hostile-input.md). */
+    body: {
+      /** Average bytes per second a body must reach over each `rateWindowMs`. */
+      minBytesPerSecond: e.BODY_MIN_BYTES_PER_SECOND,
+      rateWindowMs: e.BODY_RATE_WINDOW_MS,
+      /** Longest time without a byte of the body. */
+      maxPauseMs: e.BODY_MAX_PAUSE_MS,
+      /** Longest time a whole body may take. */
+      timeoutMs: e.BODY_TIMEOUT_MS,
+      /** How long the rest of a refused body is read and dropped, so that its client can read the answer. */
+      drainMs: e.BODY_DRAIN_MS,
+    },
+    /** How long an idle keep-alive connection is kept open. */
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     /** Event-loop delay and heap use past which requests are shed (0: not checked). */
     maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
     maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES,
@@ -286,3 +308,4 @@ export type HostPort = NonNullable<BackendConfig['instances']>[number];
 export type TransportKind = BackendConfig['transport'];
 export type ProtocolKind = BackendConfig['protocol'];
 export type JobsConfig = Config['jobs'];
+export type BodyTiming = Config['body'];

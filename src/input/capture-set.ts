@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.js';
+import { ApiError, quoted } from '../errors.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
-import { contentLength, readBody } from './read-body.js';
+import { formParts, readPart } from './collect.js';
+import { contentLength } from './read-body.js';
 import { inspectImage, type SizeRange } from './image.js';
 import type { OptionValues } from './options.js';
 import { safeBaseName, uniqueName, unzip, type ZipFile, type ZipLimits } from './zip.js';
@@ -15,6 +16,8 @@ export interface CaptureSet {
 }
 
 export interface CaptureLimits {
+  /** Largest zip, in whichever form it comes (MAX_ARCHIVE_BYTES). */
+  archiveBytes: number;
   zip: ZipLimits;
   side: SizeRange;
   count: { min: number; max: number };
@@ -98,21 +101,22 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
   const images: ZipFile[] = [];
   const taken = new Set<string>();
   let archive: Buffer | undefined;
-  for await (const part of request.parts({ limits: { files: limits.count.max + 1, fileSize: limits.zip.maxEntryBytes } })) {
+  // busboy's per-file limit is the larger of the two; each part is then held to its own.
+  const fileSize = Math.max(limits.archiveBytes, limits.zip.maxEntryBytes);
+  for await (const part of formParts(request, { limits: { files: limits.count.max + 1, fileSize } })) {
     if (part.type === 'field') {
       text[part.fieldname] = part.value;
     } else if (part.fieldname === 'archive') {
       // Read into one buffer of at most the body's size, rather than chunks and then their concatenation.
-      archive = await readBody(part.file, { atMost: contentLength(request), limit: Number.MAX_SAFE_INTEGER, allocate: (n) => request.allocate(n) });
-      if (part.file.truncated) throw new ApiError('PAYLOAD_TOO_LARGE', `The "archive" part is larger than the ${limits.zip.maxEntryBytes} bytes accepted.`);
+      archive = await readPart(request, part, { atMost: contentLength(request), limit: limits.archiveBytes, name: 'The "archive" part', allocate: (n) => request.allocate(n) });
     } else if (part.fieldname === 'images') {
       const name = uniqueName(safeBaseName(part.filename || `image-${images.length + 1}`), taken);
-      const data = await part.toBuffer();
+      const data = await readPart(request, part, { limit: limits.zip.maxEntryBytes, name: `The image ${quoted(name)}` });
       checkImage(name, data, limits.side);
       images.push({ name, data });
     } else {
       part.file.resume();
-      throw new ApiError('INVALID_ARGUMENT', `Unexpected file part "${part.fieldname}"; send "archive" (a zip) or "images" files.`);
+      throw new ApiError('INVALID_ARGUMENT', `Unexpected file part ${quoted(part.fieldname)}; send "archive" (a zip) or "images" files.`);
     }
   }
   if (archive && images.length > 0) throw new ApiError('INVALID_ARGUMENT', 'Send either an "archive" or "images" files, not both.');

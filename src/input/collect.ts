@@ -1,5 +1,7 @@
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.js';
+import { ApiError, quoted } from '../errors.js';
+import { readBody, type ReadOptions } from './read-body.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
 import type { OptionValues } from './options.js';
@@ -34,17 +36,41 @@ export async function collectImage(request: FastifyRequest, field: string): Prom
   return { image: await decodeBase64(value, field, (n) => request.allocate(n)), options: { text: query, json } };
 }
 
+/** A multipart request's parts; waiting for the next one is bounded by the request's body guard. */
+export async function* formParts(request: FastifyRequest, options?: Parameters<FastifyRequest['parts']>[0]): AsyncGenerator<Multipart> {
+  const parts = request.parts(options)[Symbol.asyncIterator]();
+  const guard = request.bodyGuard;
+  for (;;) {
+    const next = await (guard ? guard.waitFor(parts.next()) : parts.next());
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+/**
+ * A file part's bytes, counted against the request's body as they come; past the part's limit
+ * 413, and the rest of the part is read and dropped so that the form keeps flowing.
+ */
+export async function readPart(request: FastifyRequest, part: MultipartFile, options: Omit<ReadOptions, 'meter'>): Promise<Buffer> {
+  try {
+    return await readBody(part.file, { ...options, meter: request.bodyGuard });
+  } catch (err) {
+    part.file.resume();
+    throw err;
+  }
+}
+
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<CollectedImage> {
   const text: Record<string, unknown> = { ...query };
   let image: Buffer | undefined;
-  for await (const part of request.parts()) {
+  for await (const part of formParts(request)) {
     if (part.type === 'file') {
       if (part.fieldname !== field) {
         // Drain it: an unread file part would stall the form.
         part.file.resume();
-        throw new ApiError('INVALID_ARGUMENT', `Unexpected file part "${part.fieldname}"; the image goes in "${field}".`);
+        throw new ApiError('INVALID_ARGUMENT', `Unexpected file part ${quoted(part.fieldname)}; the image goes in "${field}".`);
       }
-      image = await part.toBuffer();
+      image = await readPart(request, part, { limit: request.server.bodyLimits.imageBytes, name: `The "${field}" part` });
     } else if (part.fieldname === field) {
       throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a file part, not a text field.`);
     } else {

@@ -8,9 +8,14 @@
  * `indexOf`, that base64 decoding reads directly. The verdicts are JSON.parse's (fuzzed
  * against it in test/input/json-body.test.ts), with fastify's protections kept: `__proto__`
  * keys and `constructor.prototype` are refused, and nesting is limited.
+ *
+ * What a body may cost is bounded while it is parsed, not after: the number of values
+ * (members and elements) is limited, and an object whose {@link JsonShape} is closed ends the
+ * parse at its first unknown member. A body of a million tiny members would otherwise hold the
+ * event loop for seconds and the heap for a gigabyte before the route's schema refused it.
  */
 
-import { ApiError } from '../errors.js';
+import { ApiError, quoted } from '../errors.js';
 
 /** A body JSON.parse would refuse: the catalogue's INVALID_JSON, saying what is wrong and where. */
 export class JsonSyntaxError extends ApiError {
@@ -35,10 +40,33 @@ export class RawString {
   }
 }
 
+/** The members an object may have (all of them, when `closed`), and the shape of an array's elements. */
+export interface JsonShape {
+  members?: Record<string, JsonShape>;
+  closed?: boolean;
+  items?: JsonShape;
+}
+
+/** The shape a JSON Schema (a route's OpenAPI body) describes: objects with `additionalProperties: false` are closed. */
+export function shapeOf(schema: Record<string, unknown> | undefined): JsonShape | undefined {
+  if (!schema) return undefined;
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  const items = schema.items as Record<string, unknown> | undefined;
+  if (!properties && !items) return undefined;
+  return {
+    ...(properties ? { members: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, shapeOf(v) ?? {}])), closed: schema.additionalProperties === false } : {}),
+    ...(items ? { items: shapeOf(items) ?? {} } : {}),
+  };
+}
+
 export interface JsonBodyOptions {
   /** Strings at least this long (in bytes, between the quotes) with no escapes stay {@link RawString}s. */
   rawStringBytes: number;
   maxDepth: number;
+  /** Values (members and elements, at any depth) a body may hold. */
+  maxValues: number;
+  /** What the body may hold; anything, when undefined. */
+  shape?: JsonShape;
 }
 
 export type JsonValue = null | boolean | number | string | RawString | JsonValue[] | { [key: string]: JsonValue };
@@ -52,6 +80,7 @@ export function parseJsonBody(body: Buffer, options: JsonBodyOptions): JsonValue
 
 class Parser {
   private pos = 0;
+  private values = 0;
 
   constructor(
     private readonly buf: Buffer,
@@ -63,7 +92,7 @@ class Parser {
     if (this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf) this.pos = 3;
     this.space();
     if (this.pos >= this.buf.length) throw this.fail('Unexpected end of JSON input');
-    const value = this.value(0);
+    const value = this.value(0, this.options.shape, '');
     this.space();
     if (this.pos < this.buf.length) throw this.unexpected();
     return value;
@@ -86,12 +115,16 @@ class Parser {
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = buf[++this.pos];
   }
 
-  private value(depth: number): JsonValue {
+  /** `path` names the value in an answer (`images[2]`); it is kept only where a shape can need it. */
+  private value(depth: number, shape: JsonShape | undefined, path: string): JsonValue {
+    if (++this.values > this.options.maxValues) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `The JSON body holds more than ${this.options.maxValues} values (members and elements); no request needs that many.`);
+    }
     switch (this.buf[this.pos]) {
       case 0x7b:
-        return this.object(depth + 1);
+        return this.object(depth + 1, shape, path);
       case 0x5b:
-        return this.array(depth + 1);
+        return this.array(depth + 1, shape, path);
       case QUOTE:
         return this.string(true);
       case 0x74:
@@ -109,7 +142,7 @@ class Parser {
     if (depth > this.options.maxDepth) throw this.fail(`Nesting deeper than ${this.options.maxDepth} levels`);
   }
 
-  private object(depth: number): { [key: string]: JsonValue } {
+  private object(depth: number, shape: JsonShape | undefined, path: string): { [key: string]: JsonValue } {
     this.nest(depth);
     const out: { [key: string]: JsonValue } = {};
     this.pos++;
@@ -122,11 +155,16 @@ class Parser {
       if (this.buf[this.pos] !== QUOTE) throw this.unexpected();
       const key = this.string(false) as string;
       if (key === '__proto__') throw this.fail('Object contains forbidden prototype property');
+      const member = shape?.members && Object.hasOwn(shape.members, key) ? shape.members[key] : undefined;
+      const field = shape ? (path ? `${path}.${key}` : key) : '';
+      if (shape?.closed && !member) {
+        throw new ApiError('INVALID_ARGUMENT', `Invalid argument: ${quoted(field)} is not a known field.`, { errors: [{ field, message: 'is not a known field' }] });
+      }
       this.space();
       if (this.buf[this.pos] !== 0x3a) throw this.unexpected();
       this.pos++;
       this.space();
-      out[key] = this.value(depth);
+      out[key] = this.value(depth, member, field);
       this.space();
       const c = this.buf[this.pos];
       this.pos++;
@@ -144,7 +182,7 @@ class Parser {
     return out;
   }
 
-  private array(depth: number): JsonValue[] {
+  private array(depth: number, shape: JsonShape | undefined, path: string): JsonValue[] {
     this.nest(depth);
     const out: JsonValue[] = [];
     this.pos++;
@@ -154,7 +192,7 @@ class Parser {
       return out;
     }
     for (;;) {
-      out.push(this.value(depth));
+      out.push(this.value(depth, shape?.items, shape?.items ? `${path}[${out.length}]` : ''));
       this.space();
       const c = this.buf[this.pos];
       this.pos++;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApiError } from '../errors.js';
+import { ApiError, describeIssues } from '../errors.js';
 import { RawString } from './json-body.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 
@@ -25,8 +25,7 @@ export function parseOptions<S extends z.ZodObject>(schema: S, values: OptionVal
       ? issue.keys.map((key) => ({ field: key, message: 'is not a known field' }))
       : [{ field: issue.path.join('.') || '(body)', message: issue.message }],
   );
-  const message = errors.map((e) => `"${e.field}" ${e.message}`).join('; ');
-  throw new ApiError('INVALID_ARGUMENT', `Invalid argument: ${message}.`, { errors });
+  throw new ApiError('INVALID_ARGUMENT', `Invalid argument: ${describeIssues(errors)}.`, { errors });
 }
 
 /** JSON members as JSON.parse would give them: a long string is read from the body only now. */

@@ -1,4 +1,5 @@
-import { ApiError } from '../errors.js';
+import type { Readable } from 'node:stream';
+import { ApiError, formatBytes } from '../errors.js';
 
 const GC_EVERY_BYTES = 8 * 1024 * 1024;
 const gc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
@@ -10,8 +11,20 @@ export interface ReadOptions {
   atMost?: number;
   /** Past this, PAYLOAD_TOO_LARGE. */
   limit: number;
+  /** What the stream is, for that answer ("The body" when unsaid). */
+  name?: string;
   /** Where the buffer comes from, when the size is known (a request's pool lease); a new one otherwise. */
   allocate?: (size: number) => Buffer;
+  /** Who watches the request's body as it arrives (see body-guard.ts). */
+  meter?: BodyMeter;
+}
+
+/** Counts a request's body bytes as they are read (and may refuse them), and ends a read that waits too long. */
+export interface BodyMeter {
+  /** Throws the answer when these bytes are more than the request may send. */
+  take(bytes: number): void;
+  /** `next`, or the answer once the body is given up on (too slow), whichever comes first. */
+  waitFor<T>(next: Promise<T>): Promise<T>;
 }
 
 /**
@@ -22,24 +35,37 @@ export interface ReadOptions {
  * only at its next collection: where the process runs with --expose-gc (`npm start` does),
  * a young-generation collection (about a millisecond) every 8 MiB frees them while the body
  * is still arriving, instead of letting a payload's worth of them pile up.
+ *
+ * Refusing a body leaves the stream as it is (not destroyed, which would reset the connection):
+ * the answer drains what is left of it.
  */
-export async function readBody(stream: AsyncIterable<Buffer>, { exact, atMost, limit, allocate = Buffer.allocUnsafe }: ReadOptions): Promise<Buffer> {
-  const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `The body is larger than the ${limit} bytes this route accepts.`);
+export async function readBody(stream: Readable, { exact, atMost, limit, name = 'The body', allocate = Buffer.allocUnsafe, meter }: ReadOptions): Promise<Buffer> {
+  const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `${name} is larger than the ${formatBytes(limit)} this route accepts.`);
   const known = exact !== undefined && Number.isInteger(exact) && exact >= 0;
   if (known && exact > limit) throw tooLarge();
   const size = known ? exact : atMost !== undefined && Number.isInteger(atMost) && atMost >= 0 ? Math.min(atMost, limit) : undefined;
   const whole = size !== undefined ? allocate(size) : undefined;
-  const chunks: Buffer[] = [];
+  const parts: Buffer[] = [];
   let received = 0;
-  for await (const chunk of stream) {
-    if (received + chunk.length > (size ?? limit)) throw known ? new ApiError('BAD_REQUEST', 'The body is longer than its Content-Length.') : tooLarge();
-    if (whole) chunk.copy(whole, received);
-    else chunks.push(chunk);
-    received += chunk.length;
-    if (gc && whole && received % GC_EVERY_BYTES < chunk.length && received > chunk.length) gc({ type: 'minor' });
+  const chunks = stream.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+  try {
+    for (;;) {
+      const next = await (meter ? meter.waitFor(chunks.next()) : chunks.next());
+      if (next.done) break;
+      const chunk = next.value;
+      meter?.take(chunk.length);
+      if (received + chunk.length > (size ?? limit)) throw known ? new ApiError('BAD_REQUEST', 'The body is longer than its Content-Length.') : tooLarge();
+      if (whole) chunk.copy(whole, received);
+      else parts.push(chunk);
+      received += chunk.length;
+      if (gc && whole && received % GC_EVERY_BYTES < chunk.length && received > chunk.length) gc({ type: 'minor' });
+    }
+  } finally {
+    // Not awaited: after the meter gave up on a read, ending the iteration waits for that read.
+    chunks.return?.().catch(() => {});
   }
   if (known && received !== exact) throw new ApiError('BAD_REQUEST', 'The body is shorter than its Content-Length.');
-  return whole ? whole.subarray(0, received) : Buffer.concat(chunks, received);
+  return whole ? whole.subarray(0, received) : Buffer.concat(parts, received);
 }
 
 /** The request's Content-Length, when it has one. */

@@ -1,11 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, toProblem, type ErrorCode } from '../errors.js';
-
-/** Bytes of an oversized body read and thrown away after the 413, so a client that sends the
- * whole body before reading (curl without Expect, urllib) gets to read the answer. */
-const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
-const DRAIN_TIMEOUT_MS = 10_000;
+import { ApiError, quoted, toProblem, type ErrorCode } from '../errors.js';
 
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -17,7 +12,8 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
-  FST_PROTO_VIOLATION: 'INVALID_JSON',
+  // @fastify/multipart's, for a field named after an Object.prototype member (`__proto__`).
+  FST_PROTO_VIOLATION: 'INVALID_MULTIPART',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
   FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -30,8 +26,14 @@ function frameworkMessage(code: ErrorCode, err: FastifyError, request: FastifyRe
       return err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? `The ${request.headers['content-type'] ?? ''} body is larger than this route accepts for that content type.`
         : `The multipart body exceeds a limit: ${err.message}.`;
-    case 'UNSUPPORTED_MEDIA_TYPE':
-      return `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; see /docs for the accepted forms.`;
+    case 'UNSUPPORTED_MEDIA_TYPE': {
+      const given = request.headers['content-type'];
+      const accepted = Object.keys((request.routeOptions.schema?.body as { content?: object } | undefined)?.content ?? {});
+      return (
+        (given ? `Content-Type ${quoted(given)} is not accepted here` : 'The body has no Content-Type') +
+        (accepted.length > 0 ? `; send one of ${accepted.join(', ')} (see /docs).` : '; see /docs for the accepted forms.')
+      );
+    }
     case 'INVALID_JSON':
       return `The body is not valid JSON: ${err.message}.`;
     default:
@@ -59,15 +61,19 @@ export function toApiError(err: unknown, request: FastifyRequest): ApiError {
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
-  if (err.status === 413 && !request.raw.complete) drainThenClose(request, reply);
+  // A body too slow to wait for is not drained either: its connection closes after the answer.
+  if (err.code === 'REQUEST_TIMEOUT') reply.header('connection', 'close');
+  else if (!request.raw.complete) drainThenClose(request, reply);
   return reply.code(err.status).headers(err.headers).type('application/problem+json').send(toProblem(err, request.id));
 }
 
 /**
- * After a 413 the unread body is still on its way. Closing at once would reset the
- * connection under a client that is still writing (curl without Expect, Python's urllib), and
- * it would never read the answer; so answer at once, read and discard the rest up to a bound,
- * then close gracefully.
+ * After a refusal (a 413 above all) the unread body is still on its way. Closing at once would
+ * reset the connection under a client that is still writing (curl without Expect, Python's
+ * urllib), and it would never read the answer; so answer at once, then read and discard the
+ * rest for up to BODY_DRAIN_MS, as nginx's lingering close does, and close. The bound is time,
+ * not bytes: 80 MB on a fast link is read in well under a second, while a slow client is cut
+ * off (the body guard's rate and pause rules apply while draining too).
  */
 function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
   const req = request.raw;
@@ -77,13 +83,8 @@ function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
   reply.removeHeader('connection');
   reply.raw.shouldKeepAlive = true;
   const clientCloses = /\bclose\b/i.test(req.headers.connection ?? '');
-  let drained = 0;
-  const cutOff = () => req.socket.destroy();
-  const timer = setTimeout(cutOff, DRAIN_TIMEOUT_MS).unref();
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_LIMIT_BYTES) cutOff();
-  });
+  const timer = setTimeout(() => req.socket.destroy(), request.server.bodyDrainMs).unref();
+  req.on('data', () => {});
   req.once('end', () => {
     clearTimeout(timer);
     if (clientCloses) req.socket.end();
@@ -93,14 +94,19 @@ function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** How long the rest of a refused body is read and dropped (BODY_DRAIN_MS). */
+    bodyDrainMs: number;
+  }
   interface FastifyRequest {
     /** Why the request failed, for its log line. */
     failure?: { code: ErrorCode; message: string; cause?: string };
   }
 }
 
-export default fp(
-  async (app) => {
+export default fp<{ drainMs: number }>(
+  async (app, { drainMs }) => {
+    app.decorate('bodyDrainMs', drainMs);
     app.decorateRequest('failure', undefined);
     app.setErrorHandler((err, request, reply) => {
       const apiError = toApiError(err, request);

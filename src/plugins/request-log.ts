@@ -5,6 +5,34 @@ import { ANONYMOUS } from './partners.js';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
+/** Query parameters whose values are credentials, by name (case-insensitive; `x-api-key`, `sessionToken` too). */
+const SECRET_PARAM = /key|token|sig|secret|passw|pwd|auth|credential|session|cookie/i;
+
+/**
+ * The URL as it may be logged: the value of any query parameter whose name says it is a
+ * credential (`api_key`, `token`, `signature`, `password`, ...) is replaced. Partners do put
+ * keys in URLs, and a log is read by more people than the keys are meant for.
+ */
+export function loggableUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const query = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed escape: judge the name as it is written.
+      }
+      return eq >= 0 && SECRET_PARAM.test(decoded) ? `${name}=[REDACTED]` : pair;
+    });
+  return `${url.slice(0, at)}?${query.join('&')}`;
+}
+
 /**
  * One log line per request, when it is answered (or abandoned by its client): log id (in every line, from the logger),
  * partner, route, status, bytes each way, time, and the time of each stage. Why it failed,
@@ -19,7 +47,7 @@ export default fp(
       client: request.ip,
       method: request.method,
       route: routeOf(request),
-      url: request.url,
+      url: loggableUrl(request.url),
       bytes_in: bytesOf(request.headers['content-length']),
       stages: Object.fromEntries(Object.entries(request.stages.ms).map(([k, v]) => [k, round(v)])),
     });

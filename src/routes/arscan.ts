@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import arscan from '../../gen/thrift/arscan_types.js';
 import type { Config } from '../config/schema.js';
-import { ApiError, BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
+import { ApiError, BACKEND_CALL_ERRORS, formatBytes, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectCaptureSet } from '../input/capture-set.js';
 import type { ZipFile } from '../input/zip.js';
 import type { JobKind } from '../jobs/kind.js';
@@ -64,7 +64,7 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
 const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   app.jobs.register(arscanJob);
   const limits = bodyLimits(config.maxArchiveBytes);
-  const capture = { zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
+  const capture = { archiveBytes: config.maxArchiveBytes, zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
   app.post(
     '/v1/arscan/models',
     {
@@ -113,7 +113,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
     async (request, reply) =>
       app.jobs.serve(request, reply, arscanJob, async (): Promise<ArscanInput> => {
         if (Buffer.isBuffer(request.body) && request.body.length > config.maxArchiveBytes) {
-          throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is larger than the ${config.maxArchiveBytes} bytes accepted.`);
+          throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is ${formatBytes(request.body.length)}, more than the ${formatBytes(config.maxArchiveBytes)} accepted.`);
         }
         const set = await collectCaptureSet(request, capture);
         request.stages.enter('validate');

@@ -18,10 +18,20 @@ export function jsonSchema(schema: z.ZodType): JsonSchema {
 const components = z.registry<{ id: string }>();
 const componentPath = (id: string) => `#/components/schemas/${id}`;
 
+const byId = new Map<string, z.ZodType>();
+
 /** Names `schema` in the OpenAPI document's components; returns it unchanged. */
 export function named<T extends z.ZodType>(id: string, schema: T): T {
   components.add(schema, { id });
+  byId.set(id, schema);
   return schema;
+}
+
+/** The inline JSON Schema that a `{ $ref }` made by ref() stands for; any other schema as it is. */
+export function resolveRef(schema: JsonSchema): JsonSchema {
+  const ref = schema.$ref;
+  const named = typeof ref === 'string' && ref.startsWith(componentPath('')) ? byId.get(ref.slice(componentPath('').length)) : undefined;
+  return named ? jsonSchema(named) : schema;
 }
 
 /** `{ $ref }` to a named schema. */

@@ -37,6 +37,31 @@ describe('log id and Base', () => {
     assert.equal(be.requests.at(-1)!.Base!.Extra, null);
   });
 
+  // W3C Trace Context: an all-zero trace-id or parent-id makes the header invalid, to be ignored.
+  for (const [what, traceparent] of [
+    ['an all-zero traceparent', `00-${'0'.repeat(32)}-${'0'.repeat(16)}-00`],
+    ['an all-zero trace-id', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`],
+    ['an all-zero parent-id', `00-4bf92f3577b34da6a3ce929d0e0e4736-${'0'.repeat(16)}-01`],
+  ] as const) {
+    test(`${what} is ignored, not forwarded, and the request is served`, async () => {
+      const res = await detect({ traceparent });
+      assert.equal(res.status, 200);
+      assert.equal(be.requests.at(-1)!.Base!.Extra, null);
+    });
+  }
+
+  test('an api_key (or token, signature, password...) in the URL is not in the log line', async () => {
+    const secrets = { api_key: 'sk_live_SECRET1', token: 'SECRET2', 'X-Amz-Signature': 'SECRET3', password: 'SECRET4', access_token: 'SECRET5' };
+    const query = new URLSearchParams({ ...secrets, max_faces: '2' }).toString();
+    const res = await fetch(`${gw.url}/v1/keypoints?${query}`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-tt-logid': 'leaky-url' }, body: fixture('coffee.png') });
+    assert.equal(res.status, 400); // the credentials are not options of the route
+    const lines = gw.logs.filter((l) => l.logid === 'leaky-url');
+    assert.ok(lines.length > 0);
+    assert.doesNotMatch(JSON.stringify(lines), /SECRET/);
+    const line = lines.find((l) => l.msg === 'request completed')!;
+    assert.match(String(line.url), /api_key=\[REDACTED\]&token=\[REDACTED\]&X-Amz-Signature=\[REDACTED\]&password=\[REDACTED\]&access_token=\[REDACTED\]&max_faces=2$/);
+  });
+
   test('a new log id is made when the request has none, and it is unique', async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 20; i++) {
@@ -72,19 +97,40 @@ describe('log id and Base', () => {
     }
   });
 
-  test('malformed HTTP gets a problem+json 400 with a log id, not an HTML page', async () => {
-    const socket = net.connect(gw.port, '127.0.0.1');
-    socket.write('GARBAGE / HTTP/1.1\r\n\r\n');
-    const text = await new Promise<string>((resolve) => {
+  /** What the gateway answers to `raw`, up to its closing the connection. */
+  const rawExchange = (raw: string) =>
+    new Promise<string>((resolve) => {
+      const socket = net.connect(gw.port, '127.0.0.1');
+      socket.write(raw);
       let out = '';
       socket.on('data', (c: Buffer) => (out += c.toString()));
       socket.on('close', () => resolve(out));
     });
+
+  const problemIn = (text: string) => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Problem;
+
+  test('malformed HTTP gets a problem+json 400 with a log id, not an HTML page', async () => {
+    const text = await rawExchange('GET /healthz HTTP/1.1\r\nno colon in this header\r\n\r\n');
     assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.match(text, /X-Tt-Logid: \d{14}/);
-    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Problem;
-    assert.equal(body.code, 'BAD_REQUEST');
+    assert.equal(problemIn(text).code, 'BAD_REQUEST');
   });
+
+  // CONNECT once got no answer at all (Node drops it when nobody listens for it).
+  for (const [attack, raw] of [
+    ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
+    ['an unknown method', 'GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ] as const) {
+    test(`${attack} gets a problem+json 501, and the next request is served`, async () => {
+      const text = await rawExchange(raw);
+      assert.match(text, /^HTTP\/1\.1 501 Not Implemented\r\n/);
+      assert.match(text, /Content-Type: application\/problem\+json/);
+      const problem = problemIn(text);
+      assert.equal(problem.code, 'METHOD_NOT_IMPLEMENTED');
+      assert.equal(problem.status, 501);
+      assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+    });
+  }
 
   test('every log line of a request carries its log id', async () => {
     await detect({ 'x-tt-logid': 'every-line' });

@@ -119,8 +119,9 @@ describe('POST /v1/keypoints refuses bad input before any backend call', () => {
     test('an empty JSON body', () => refused({ headers: { 'content-type': 'application/json' }, body: '' }, 400, 'INVALID_JSON'));
     test('prototype poisoning', () =>
       refused({ headers: { 'content-type': 'application/json' }, body: `{"image": "${b64}", "__proto__": {"x": 1}}` }, 400, 'INVALID_JSON'));
+    // Refused at its first key, before anything is built: "constructor" is not a field of the route.
     test('constructor.prototype poisoning', () =>
-      refused({ headers: { 'content-type': 'application/json' }, body: `{"constructor": {"prototype": {"x": 1}}}` }, 400, 'INVALID_JSON'));
+      refused({ headers: { 'content-type': 'application/json' }, body: `{"constructor": {"prototype": {"x": 1}}}` }, 400, 'INVALID_ARGUMENT', /"constructor" is not a known field/));
     test('a JSON array', () => refused(json([b64]), 400, 'INVALID_ARGUMENT', /object/));
     test('text/plain', () => refused({ headers: { 'content-type': 'text/plain' }, body: b64 }, 415, 'UNSUPPORTED_MEDIA_TYPE', /text\/plain/));
     test('no body at all', () => refused({}, 400, 'MISSING_IMAGE'));

@@ -5,55 +5,19 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { schedulingSlackMs } from '../helpers/process-stats.js';
+import { sendAllThenRead } from '../helpers/raw-http.js';
 import { requireTool } from '../helpers/tools.js';
 
 const MiB = 1024 * 1024;
-
-interface RawAnswer {
-  head: string;
-  body: string;
-  /** Whether the client could write the whole body (a reset would stop it). */
-  wroteAll: boolean;
-}
-
-/** An HTTP client that writes headers and the whole body before it reads a byte, like urllib. */
-function sendAllThenRead(port: number, headers: string, bodyBytes: number): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let wroteAll = false;
-    socket.on('error', (err) => reject(err));
-    socket.on('connect', async () => {
-      socket.pause(); // not reading
-      socket.write(headers);
-      const chunk = Buffer.alloc(256 * 1024, 0x41);
-      for (let sent = 0; sent < bodyBytes; sent += chunk.length) {
-        if (!socket.write(chunk.subarray(0, Math.min(chunk.length, bodyBytes - sent)))) {
-          await new Promise((r) => socket.once('drain', r));
-        }
-      }
-      wroteAll = true;
-      socket.on('data', (c: Buffer) => {
-        chunks.push(c);
-        const text = Buffer.concat(chunks).toString();
-        const at = text.indexOf('\r\n\r\n');
-        const length = /content-length: (\d+)/i.exec(text.slice(0, at));
-        if (at >= 0 && length && text.length >= at + 4 + Number(length[1])) {
-          socket.destroy();
-          resolve({ head: text.slice(0, at), body: text.slice(at + 4), wroteAll });
-        }
-      });
-      socket.resume();
-    });
-  });
-}
+const DRAIN_MS = 2000;
 
 describe('an oversized body gets a readable 413', () => {
   let be: FakeKeypoint;
   let gw: TestGateway;
   before(async () => {
     be = await fakeKeypoint(() => ok());
-    gw = await startGateway({ KEYPOINT_BACKENDS: be.address, MAX_IMAGE_BYTES: String(2 * MiB) });
+    gw = await startGateway({ KEYPOINT_BACKENDS: be.address, MAX_IMAGE_BYTES: String(2 * MiB), BODY_DRAIN_MS: String(DRAIN_MS) });
   });
   after(async () => {
     await gw.close();
@@ -90,25 +54,32 @@ describe('an oversized body gets a readable 413', () => {
     assert.match(head, /^HTTP\/1\.1 413 /);
   });
 
-  test('a body far past the drain bound is cut off, and the server keeps serving', async () => {
+  test('a refused body that never ends is read for BODY_DRAIN_MS, then cut off, and the server keeps serving', async () => {
+    const slack = await schedulingSlackMs(gw.url);
+    const startedAt = performance.now();
     const socket = net.connect(gw.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(`POST /v1/keypoints HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${4000 * MiB}\r\n\r\n`);
     let head = '';
-    socket.on('data', (c: Buffer) => (head += c.toString()));
+    let answeredAt = 0;
+    socket.on('data', (c: Buffer) => {
+      head += c.toString();
+      answeredAt ||= performance.now();
+    });
     const chunk = Buffer.alloc(MiB, 0x41);
-    let sent = 0;
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
     const writer = (async () => {
-      while (!socket.destroyed && sent < 4000 * MiB) {
+      while (!socket.destroyed) {
         if (!socket.write(chunk)) await new Promise((r) => { socket.once('drain', r); socket.once('close', r); });
-        sent += chunk.length;
       }
     })();
-    await closed;
+    const closedAt = await closed;
     await writer;
     assert.match(head, /^HTTP\/1\.1 413 /);
-    assert.ok(sent < 400 * MiB, `the gateway stopped reading after ${sent / MiB} MiB`);
+    // Read and dropped for the drain time, not less (the client could still read its answer) and not much more.
+    assert.ok(closedAt - startedAt >= DRAIN_MS, `cut off ${(closedAt - startedAt).toFixed(0)} ms after the request began`);
+    const drained = closedAt - answeredAt;
+    assert.ok(drained < DRAIN_MS + 1000 + 3 * slack, `cut off ${drained.toFixed(0)} ms after the answer (slack ${slack.toFixed(0)} ms)`);
     const res = await fetch(`${gw.url}/healthz`);
     assert.equal(res.status, 200);
   });

@@ -1,0 +1,173 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Socket } from 'node:net';
+import type { BodyTiming } from '../config/schema.js';
+import { ApiError, formatBytes } from '../errors.js';
+import type { BodyMeter } from '../input/read-body.js';
+import { sendProblem } from './error-handler.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Watches this request's body while it arrives; undefined for a request without one. */
+    bodyGuard: BodyGuard | undefined;
+  }
+}
+
+/** How long a client whose body was cut off gets to read its 408 before the socket is destroyed. */
+const CUT_GRACE_MS = 2000;
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * One request's body. Its bytes are counted as the readers take them: a body without a
+ * Content-Length (chunked) takes its bytes from the in-flight budget as they come, and is held
+ * to the route's limit as they come, so it gets the same 503 or 413 at once that a
+ * Content-Length would have got before the body. A read that waits on a body given up on
+ * fails with that answer (408).
+ */
+export class BodyGuard implements BodyMeter {
+  private received = 0;
+  private given = 0;
+  private giveUp: (err: ApiError) => void = () => {};
+  private readonly gaveUp: Promise<never>;
+  /** Reads waiting for the body right now: the 408 goes through one of them, when there is one. */
+  waiting = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly what: string,
+    /** Takes bytes from the in-flight budget (false: it has none left); undefined when a Content-Length reserved them all already. */
+    private readonly reserve: ((bytes: number) => boolean) | undefined,
+  ) {
+    this.gaveUp = new Promise<never>((_, reject) => (this.giveUp = reject));
+    this.gaveUp.catch(() => {});
+  }
+
+  take(bytes: number): void {
+    this.received += bytes;
+    if (this.received > this.limit) throw new ApiError('PAYLOAD_TOO_LARGE', `The ${this.what} body is larger than the ${formatBytes(this.limit)} this route accepts.`);
+    if (this.reserve) {
+      if (!this.reserve(bytes)) throw new ApiError('GATEWAY_OVERLOADED', 'The gateway holds as many request bytes as it may; try again shortly.');
+      this.given += bytes;
+    }
+  }
+
+  /** Bytes taken from the in-flight budget so far, to give back when the request ends. */
+  get reserved(): number {
+    return this.given;
+  }
+
+  async waitFor<T>(next: Promise<T>): Promise<T> {
+    this.waiting++;
+    try {
+      return await Promise.race([next, this.gaveUp]);
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  /** Fails the reads waiting now and any later one with `err`. */
+  abort(err: ApiError): void {
+    this.giveUp(err);
+  }
+}
+
+interface Watched {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  socket: Socket;
+  startedAt: number;
+  lastBytes: number;
+  lastProgressAt: number;
+  windowAt: number;
+  windowBytes: number;
+}
+
+/**
+ * Request bodies are bounded in time as well as bytes, whatever their framing: a body must
+ * average `minBytesPerSecond` over each rate window, never pause longer than `maxPauseMs`, and be
+ * whole within `timeoutMs`. A body that fails any of these is cut off: 408 when nothing was
+ * answered yet, then the connection is closed, which also gives back the in-flight bytes its
+ * Content-Length had reserved. Node's own `requestTimeout` is one deadline, checked every 30 s;
+ * it knows no rate or pause, so a body trickling a byte every 10 s held its reservation for it.
+ *
+ * Progress is the socket's `bytesRead`, sampled on one timer for all bodies: it counts bytes
+ * arriving whether or not a reader has taken them yet.
+ */
+export default fp<{ timing: BodyTiming; limitOf: (request: FastifyRequest) => { limit: number; what: string } }>(
+  async (app, { timing, limitOf }) => {
+    app.decorateRequest('bodyGuard', undefined);
+    const watched = new Set<Watched>();
+    const tickMs = Math.max(50, Math.min(1000, Math.min(timing.maxPauseMs, timing.rateWindowMs) / 4));
+    let timer: NodeJS.Timeout | undefined;
+
+    const cut = (w: Watched, why: string) => {
+      watched.delete(w);
+      const { request, reply, socket } = w;
+      setTimeout(() => socket.destroy(), CUT_GRACE_MS).unref();
+      const err = new ApiError('REQUEST_TIMEOUT', `${why}; the connection is closed.`);
+      if (reply.sent) {
+        // Answered already (a refused body being drained): its log line is written; this says why it ended so.
+        request.log.info({ code: err.code }, why);
+        socket.destroy();
+      } else if (request.bodyGuard && request.bodyGuard.waiting > 0) request.bodyGuard.abort(err);
+      else {
+        request.bodyGuard?.abort(err);
+        sendProblem(request, reply, err);
+      }
+    };
+
+    const check = () => {
+      const now = performance.now();
+      for (const w of watched) {
+        if (w.request.raw.complete || w.socket.destroyed) {
+          watched.delete(w);
+          continue;
+        }
+        const bytes = w.socket.bytesRead;
+        if (bytes !== w.lastBytes) {
+          w.lastBytes = bytes;
+          w.lastProgressAt = now;
+        }
+        if (now - w.startedAt > timing.timeoutMs) {
+          cut(w, `The body was not whole after ${seconds(timing.timeoutMs)} (BODY_TIMEOUT_MS)`);
+        } else if (now - w.lastProgressAt > timing.maxPauseMs) {
+          cut(w, `No byte of the body arrived for ${seconds(now - w.lastProgressAt)}; pauses of ${seconds(timing.maxPauseMs)} at most are waited for`);
+        } else if (now - w.windowAt >= timing.rateWindowMs) {
+          const rate = ((bytes - w.windowBytes) * 1000) / (now - w.windowAt);
+          if (rate < timing.minBytesPerSecond) {
+            cut(w, `The body arrived at ${Math.round(rate)} bytes/s over the last ${seconds(now - w.windowAt)}; at least ${timing.minBytesPerSecond} bytes/s are needed`);
+          } else {
+            w.windowAt = now;
+            w.windowBytes = bytes;
+          }
+        }
+      }
+      if (watched.size === 0) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    };
+
+    app.addHook('onRequest', async (request, reply) => {
+      const headers = request.headers;
+      const length = Number(headers['content-length']) || 0;
+      const chunked = headers['content-length'] === undefined && headers['transfer-encoding'] !== undefined;
+      if (length === 0 && !chunked) return;
+      const { limit, what } = limitOf(request);
+      const reserve = chunked ? (bytes: number) => app.requestBytes.reserve(bytes) || (app.metrics.shed('inflight_bytes'), false) : undefined;
+      const guard = new BodyGuard(limit, what, reserve);
+      request.bodyGuard = guard;
+      if (chunked) reply.raw.once('close', () => app.requestBytes.release(guard.reserved));
+      const socket = request.raw.socket;
+      const now = performance.now();
+      watched.add({ request, reply, socket, startedAt: now, lastBytes: socket.bytesRead, lastProgressAt: now, windowAt: now, windowBytes: socket.bytesRead });
+      timer ??= setInterval(check, tickMs).unref();
+    });
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      watched.clear();
+    });
+  },
+  { name: 'body-guard', dependencies: ['error-handler', 'load-shedding', 'metrics'] },
+);

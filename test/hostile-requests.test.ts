@@ -1,0 +1,70 @@
+// Issue 11's odd requests (rows 10 and 14) and issue 12's messages a person can act on.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import arscan from '../gen/thrift/arscan_types.js';
+import base from '../gen/thrift/base_types.js';
+import { fakeArscan, fakeKeypoint, ok, type FakeBackend, type FakeKeypoint } from './helpers/fake-backends.js';
+import { fixture, flatPng } from './helpers/fixtures.js';
+import { expectProblem, startGateway, type TestGateway } from './helpers/gateway.js';
+import { makeZip } from './helpers/zips.js';
+
+const MiB = 1024 * 1024;
+const coffee = fixture('coffee.png');
+
+describe('odd requests get the contract\'s answers', () => {
+  let kp: FakeKeypoint;
+  let ar: FakeBackend<arscan.ReconstructRequest>;
+  let gw: TestGateway;
+  before(async () => {
+    kp = await fakeKeypoint(() => ok());
+    // The backend refuses every set: reaching it is what shows an upload was accepted.
+    ar = await fakeArscan(() => new arscan.ReconstructResponse({ BaseResp: new base.BaseResp({ StatusCode: 1005, StatusMessage: 'no' }) }));
+    gw = await startGateway({ KEYPOINT_BACKENDS: kp.address, ARSCAN_BACKENDS: ar.address, MAX_ARCHIVE_BYTES: String(8 * MiB), ARCHIVE_MAX_ENTRY_BYTES: String(MiB) });
+  });
+  after(async () => {
+    await gw.close();
+    await kp.close();
+    await ar.close();
+  });
+
+  const keypoints = (init: RequestInit) => fetch(`${gw.url}/v1/keypoints`, { method: 'POST', ...init });
+
+  test('row 14: a multipart field named __proto__ is INVALID_MULTIPART (the body is not JSON), and the next request is served', async () => {
+    const form = new FormData();
+    form.set('__proto__', '{"polluted": true}');
+    form.set('image', new Blob([coffee]), 'coffee.png');
+    await expectProblem(await keypoints({ body: form }), 400, 'INVALID_MULTIPART');
+    assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+    assert.equal((await keypoints({ headers: { 'content-type': 'image/png' }, body: coffee })).status, 200);
+  });
+
+  test('row 10: a multipart archive is held to MAX_ARCHIVE_BYTES, not to ARCHIVE_MAX_ENTRY_BYTES', async () => {
+    const photo = await flatPng(64, 64);
+    // Three photos and 3 MiB of entries that are not photos (skipped): a 3 MiB zip, three times the entry limit.
+    const zip = await makeZip([
+      ['a.png', photo],
+      ['b.png', photo],
+      ['c.png', photo],
+      ...[1, 2, 3].map((i): [string, Buffer] => [`notes-${i}.bin`, randomBytes(MiB - 1024)]),
+    ]);
+    assert.ok(zip.length > 3 * MiB - 4096);
+    const calls = ar.requests.length;
+    const form = new FormData();
+    form.set('archive', new Blob([zip]), 'set.zip');
+    await expectProblem(await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: form }), 422, 'RECONSTRUCTION_FAILED');
+    assert.equal(ar.requests.length, calls + 1);
+    // Past MAX_ARCHIVE_BYTES, 413, in MiB.
+    const big = new FormData();
+    big.set('archive', new Blob([Buffer.alloc(9 * MiB)]), 'set.zip');
+    const problem = await expectProblem(await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: big }), 413, 'PAYLOAD_TOO_LARGE');
+    assert.match(problem.message, /is 9 MiB, more than the 8\.06 MiB this route accepts/);
+  });
+
+  test('a 415 for a wrong or missing Content-Type lists the accepted ones', async () => {
+    for (const headers of [{ 'content-type': 'text/plain' }, {}] as Array<Record<string, string>>) {
+      const problem = await expectProblem(await keypoints({ headers, body: coffee }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.match(problem.message, /send one of application\/json, multipart\/form-data, image\/jpeg, image\/png/);
+    }
+  });
+});
