@@ -7,7 +7,7 @@ import { startArscanBackend } from '../../src/backends/arscan/server.js';
 import type { RunningServer } from '../../src/backends/thrift-server.js';
 import { unzip } from '../../src/input/zip.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
-import { fixture, flatPng } from '../helpers/fixtures.js';
+import { capturePhotos, flatPng } from '../helpers/fixtures.js';
 import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';
 
 const limits = { maxEntries: 10, maxEntryBytes: 64 << 20, maxTotalBytes: 64 << 20, maxRatio: 1000, maxTotalRatio: 1000 };
@@ -19,10 +19,7 @@ describe('the reference arscan backend, called over Thrift', () => {
   before(async () => {
     backend = await startArscanBackend({ host: '127.0.0.1', port: 0, transport: 'framed', protocol: 'binary', maxFrameBytes: 256 << 20 });
     rpc = rpcClient({ ARSCAN_BACKENDS: `127.0.0.1:${backend.port}` });
-    const left = fixture('motorcycle_left.png');
-    const right = fixture('motorcycle_right.png');
-    const middle = await sharp(left).flop().png().toBuffer();
-    photos = [left, middle, right].map((data, i) => new arscan.CaptureImage({ name: `view-${i}.png`, data }));
+    photos = (await capturePhotos()).map(([, data], i) => new arscan.CaptureImage({ name: `view-${i}.png`, data }));
   });
   after(async () => {
     rpc.close();

@@ -13,6 +13,16 @@ export const jpeg = (width: number, height: number): Promise<Buffer> =>
 export const flatPng = (width: number, height: number): Promise<Buffer> =>
   sharp({ create: { width, height, channels: 3, background: '#808080' } }).png().toBuffer();
 
+/** A capture set of three real photos: the motorcycle from the left, its mirror image, and from the right. */
+export async function capturePhotos(): Promise<Array<[name: string, data: Buffer]>> {
+  const left = fixture('motorcycle_left.png');
+  return [
+    ['left.png', left],
+    ['middle.png', await sharp(left).flop().png().toBuffer()],
+    ['right.png', fixture('motorcycle_right.png')],
+  ];
+}
+
 const faceApiDemo = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 
 /**

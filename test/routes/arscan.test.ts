@@ -10,7 +10,7 @@ import type { RunningServer } from '../../src/backends/thrift-server.js';
 import { unzip } from '../../src/input/zip.js';
 import { ArscanJsonAnswer } from '../../src/schemas/arscan.js';
 import { fakeArscan, type FakeBackend } from '../helpers/fake-backends.js';
-import { fixture, flatPng } from '../helpers/fixtures.js';
+import { capturePhotos, flatPng } from '../helpers/fixtures.js';
 import { expectAnswer, refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
 import { makeZip, markEncrypted, renameEntry } from '../helpers/zips.js';
 
@@ -19,12 +19,7 @@ const readZip = (zip: Buffer) => unzip(zip, { maxEntries: 10, maxEntryBytes: 256
 
 let photos: Array<[string, Buffer]>;
 before(async () => {
-  const left = fixture('motorcycle_left.png');
-  photos = [
-    ['left.png', left],
-    ['middle.png', await sharp(left).flop().png().toBuffer()],
-    ['right.png', fixture('motorcycle_right.png')],
-  ];
+  photos = await capturePhotos();
 });
 
 describe('POST /v1/arscan/models against the reference backend', () => {

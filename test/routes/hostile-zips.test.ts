@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
 import arscan from '../../gen/thrift/arscan_types.js';
 import base from '../../gen/thrift/base_types.js';
 import { measure } from '../helpers/bounds.js';
 import { fakeArscan, type FakeBackend } from '../helpers/fake-backends.js';
-import { fixture } from '../helpers/fixtures.js';
+import { capturePhotos } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { compressible, craftZip, makeZip } from '../helpers/zips.js';
 
@@ -19,12 +18,7 @@ describe('hostile zips cost bounded memory and are refused from the central dire
   let gw: TestGateway;
   let photos: Array<[string, Buffer]>;
   before(async () => {
-    const left = fixture('motorcycle_left.png');
-    photos = [
-      ['left.png', left],
-      ['middle.png', await sharp(left).flop().png().toBuffer()],
-      ['right.png', fixture('motorcycle_right.png')],
-    ];
+    photos = await capturePhotos();
     const model = await makeZip([['model.glb', Buffer.from('glTF')]]);
     be = await fakeArscan(
       (req) =>
