@@ -31,6 +31,8 @@ import usageRoute from './routes/usage.js';
 export interface AppOptions {
   /** Accepted API keys (config/load.ts `loadKeys`); undefined: keys are not asked for. */
   keys?: KeyRing | undefined;
+  /** Document the API keys in OpenAPI even where none are set (the committed document describes the production gateway). */
+  documentKeys?: boolean;
   /** A pino destination for the logs (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
   /** OpenTelemetry, when started (src/tracing.ts); undefined: no traces. */
@@ -112,7 +114,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(rateLimits, { config, keys: opts.keys });
   await app.register(rpc, { config, tracing: opts.tracing !== undefined });
   await app.register(usage, { config });
-  await app.register(docs);
+  await app.register(docs, { security: opts.keys !== undefined || opts.documentKeys === true });
   await app.register(health, { backends: config.backends });
   await app.register(jobs, { config, keys: opts.keys });
   await app.register(keypoints);

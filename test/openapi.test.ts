@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { renderClientTypes } from '../scripts/openapi-types.js';
 import { renderOpenApi } from '../src/openapi.js';
+import { hashKey } from '../src/partners/api-keys.js';
 import { closedPort } from './helpers/fake-backends.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -63,10 +64,17 @@ describe('the OpenAPI document', () => {
     assert.equal(await renderClientTypes(committed), readFileSync(new URL('../examples/visiongate-api.d.ts', import.meta.url), 'utf8'));
   });
 
-  test('GET /openapi.json serves the same document', async () => {
+  test('GET /openapi.json serves the same document, without the API keys where none are asked for', async () => {
     const res = await fetch(`${gw.url}/openapi.json`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), JSON.parse(committed));
+    const { security: _, components: { securitySchemes: __, ...components }, ...rest } = JSON.parse(committed) as { security: unknown; components: { securitySchemes: unknown } };
+    assert.deepEqual(await res.json(), { ...rest, components });
+    const withKeys = await startGateway({ KEYPOINT_BACKENDS: `127.0.0.1:${await closedPort()}`, API_KEYS: `acme=${hashKey('vg_openapi-test-key-0123456789')}` });
+    try {
+      assert.deepEqual(await (await fetch(`${withKeys.url}/openapi.json`)).json(), JSON.parse(committed));
+    } finally {
+      await withKeys.close();
+    }
   });
 
   test('documents every input form of /v1/keypoints, with a file upload and a working JSON example', () => {

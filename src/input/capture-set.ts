@@ -105,6 +105,9 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
   const fileSize = Math.max(limits.archiveBytes, limits.zip.maxEntryBytes);
   for await (const part of formParts(request, { limits: { files: limits.count.max + 1, fileSize } })) {
     if (part.type === 'field') {
+      // An empty `archive` or `images` field is a file input left empty (Swagger UI sends the one
+      // of the two it did not fill): nothing sent, not an unknown option.
+      if (part.value === '' && (part.fieldname === 'archive' || part.fieldname === 'images')) continue;
       text[part.fieldname] = part.value;
     } else if (part.fieldname === 'archive') {
       // Read into one buffer of at most the body's size, rather than chunks and then their concatenation.

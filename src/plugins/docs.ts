@@ -6,9 +6,13 @@ import { componentSchemas } from '../schemas/json-schema.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** The OpenAPI document, from the route schemas, at /openapi.json; Swagger UI at /docs. */
-export default fp(
-  async (app) => {
+/**
+ * The OpenAPI document, from the route schemas, at /openapi.json; Swagger UI at /docs. The API
+ * keys (security schemes, lock icons, Authorize) only where `security` says keys are asked for:
+ * without keys, Swagger UI would offer an Authorize that nothing checks.
+ */
+export default fp<{ security: boolean }>(
+  async (app, { security }) => {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -28,12 +32,14 @@ export default fp(
         servers: [{ url: '/', description: 'The gateway serving this document' }],
         components: {
           schemas: componentSchemas(),
-          securitySchemes: {
-            bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API key, as `Authorization: Bearer <key>`.' },
-            apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'The API key, as `X-Api-Key: <key>`.' },
-          },
+          ...(security && {
+            securitySchemes: {
+              bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API key, as `Authorization: Bearer <key>`.' },
+              apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'The API key, as `X-Api-Key: <key>`.' },
+            },
+          }),
         },
-        security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+        ...(security && { security: [{ bearerAuth: [] }, { apiKeyHeader: [] }] }),
         tags: [
           { name: 'keypoints', description: 'Faces and landmarks' },
           { name: 'image3d', description: 'Photos to videos with 3D camera motion' },

@@ -11,7 +11,8 @@ export const ArscanOptions = named('ArscanOptions', z.strictObject({
     .enum(MODEL_FORMATS, { error: `must be one of ${MODEL_FORMATS.join(', ')}` })
     .default('glb')
     .meta({ description: 'The model format: binary glTF, or OBJ with its MTL and texture.', example: 'glb' }),
-  texture_size: intRange(256, 4096).default(2048).meta({ description: 'Texture edge in pixels.', example: 1024 }),
+  // Examples equal the defaults: Swagger UI pre-fills them, and "Try it out" should send what the route would do anyway.
+  texture_size: intRange(256, 4096).default(2048).meta({ description: 'Texture edge in pixels.', example: 2048 }),
 }));
 
 const b64 = (description: string) => z.string().meta({ description, format: 'byte' });
@@ -26,7 +27,8 @@ export const ArscanJsonBody = namedBody('ArscanJsonRequest', ArscanOptions, {
 
 export const ArscanMultipartBody = namedBody('ArscanMultipartRequest', ArscanOptions, {
   archive: z.string().meta({ description: 'A zip of the photos. Send this or `images`.', format: 'binary' }).optional(),
-  images: z.array(z.string().meta({ format: 'binary' })).optional().meta({ description: 'The photos, one file part each.' }),
+  // An empty example: otherwise Swagger UI's form starts with one item, which it sends as the text "string".
+  images: z.array(z.string().meta({ format: 'binary' })).optional().meta({ description: 'The photos, one file part each.', example: [] }),
 });
 
 export const ArscanJsonAnswer = named('ArscanJsonAnswer', z.object({

@@ -63,6 +63,17 @@ describe('POST /v1/arscan/models against the reference backend', () => {
     assert.deepEqual(await modelFrom(await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: form })), ['atlas.jpg', 'model.mtl', 'model.obj']);
   });
 
+  test('multipart: the file field left empty is as if absent (Swagger UI sends it; was refused as an unknown field)', async () => {
+    const withArchive = new FormData();
+    withArchive.set('archive', new Blob([await makeZip(photos)]), 'set.zip');
+    withArchive.set('images', '');
+    assert.deepEqual(await modelFrom(await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: withArchive })), ['model.glb']);
+    const withImages = new FormData();
+    withImages.set('archive', '');
+    for (const [name, data] of photos) withImages.append('images', new Blob([data]), name);
+    assert.deepEqual(await modelFrom(await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: withImages })), ['model.glb']);
+  });
+
   test('JSON images list, answered as JSON', async () => {
     const res = await fetch(`${gw.url}/v1/arscan/models`, {
       method: 'POST',
