@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
 import { intRange, named, namedBody } from './json-schema.js';
 
 /** The IDL's limits (idl/arscan.thrift). */
@@ -23,6 +24,10 @@ export const ArscanJsonBody = namedBody('ArscanJsonRequest', ArscanOptions, {
     .optional()
     .meta({ description: '3 to 200 photos of one object, 64 to 8192 pixels a side. Send this or `archive`.' }),
   archive: b64('A zip of the photos, base64. Send this or `images`.').optional(),
+}, {
+  // One of the two forms (an example built from the fields would send both, which is refused): three
+  // photos small enough to inline, so Swagger UI's "Try it out" makes a model as it is.
+  example: { images: ['a', 'b', 'c'].map((n) => ({ name: `${n}.jpg`, data: EXAMPLE_FACE_JPEG_BASE64 })), format: 'glb', texture_size: 2048 },
 });
 
 export const ArscanMultipartBody = namedBody('ArscanMultipartRequest', ArscanOptions, {

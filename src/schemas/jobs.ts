@@ -72,7 +72,7 @@ export const SubmitHeaders = z.object({
       description:
         '`respond-async` to get a job at once (202) instead of waiting for the result; `respond-async, wait=N` waits up to N seconds ' +
         '(at most 60) and answers as without it when the job finishes in time.',
-      example: 'respond-async',
+      // No `example`: Swagger UI would pre-fill it, and "Try it out" would make a job instead of the answer.
     }),
   'idempotency-key': z
     .string()

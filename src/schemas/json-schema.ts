@@ -47,10 +47,11 @@ const bodiesOfOptions = new Map<z.core.$ZodType, z.ZodObject>();
 /**
  * A named request body: the named `options` and the members in `shape`. In the document it is
  * `allOf` the options' component and the rest, so a generated client's body type is built
- * from its options type; `unevaluatedProperties` keeps it as strict as the zod schema.
+ * from its options type; `unevaluatedProperties` keeps it as strict as the zod schema. An
+ * `example` is the whole body's (Swagger UI sends it as the pre-filled body).
  */
-export function namedBody<S extends z.core.$ZodLooseShape>(id: string, options: z.ZodObject, shape: S) {
-  const body = named(id, options.extend(shape));
+export function namedBody<S extends z.core.$ZodLooseShape>(id: string, options: z.ZodObject, shape: S, meta?: { example: unknown }) {
+  const body = named(id, meta ? options.extend(shape).meta(meta) : options.extend(shape));
   bodiesOfOptions.set(body, options);
   return body;
 }
@@ -68,10 +69,12 @@ export function componentSchemas(): Record<string, JsonSchema> {
         const own = Object.keys(options.shape);
         const properties = Object.fromEntries(Object.entries(json.properties ?? {}).filter(([k]) => !own.includes(k)));
         const required = (json.required ?? []).filter((k) => !own.includes(k));
+        const { example } = json as { example?: unknown };
         for (const key of Object.keys(json)) delete json[key];
         Object.assign(json, {
           allOf: [ref(options), { type: 'object', properties, ...(required.length ? { required } : {}) }],
           unevaluatedProperties: false,
+          ...(example !== undefined && { example }),
         });
       } else if (zodSchema instanceof z.ZodObject && optionSets.has(zodSchema)) {
         // Strict through the bodies' `unevaluatedProperties`: `false` here would refuse their other members.

@@ -32,7 +32,8 @@ export async function openSwaggerUi(backends: Array<keyof typeof STARTERS>, env:
   const wire = { host: '127.0.0.1', port: 0, transport: 'framed', protocol: 'binary', maxFrameBytes: 64 << 20 } as const;
   const servers: RunningServer[] = await Promise.all(backends.map((name) => STARTERS[name](wire)));
   const addresses = Object.fromEntries(backends.map((name, i) => [`${name.toUpperCase()}_BACKENDS`, `127.0.0.1:${servers[i]!.port}`]));
-  const gw = await startGateway({ ...addresses, ...env });
+  // Generous deadlines: a first render on a loaded machine can take longer than the default 10 s.
+  const gw = await startGateway({ KEYPOINT_TIMEOUT_MS: '60000', IMAGE3D_TIMEOUT_MS: '120000', ...addresses, ...env });
   const browser = await launchChromium();
   const page = await browser.newPage();
   const reload = async () => {
