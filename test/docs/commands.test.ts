@@ -14,7 +14,11 @@ import { requireTool } from '../helpers/tools.js';
 // block right after one is its sample answer and must match; ```text blocks are never run.
 
 /** What the gateway the docs' commands run against is started with; add what an example needs. */
-const DOCS_GATEWAY_ENV: Record<string, string> = {};
+const DOCS_GATEWAY_ENV: Record<string, string> = {
+  // Deadlines a loaded machine meets: a first render there took longer than the default 10 s.
+  KEYPOINT_TIMEOUT_MS: '60000',
+  IMAGE3D_TIMEOUT_MS: '120000',
+};
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
