@@ -19,7 +19,8 @@ describe('examples/ against the gateway with its reference backends', () => {
   let server: ServerProcess;
   const out = mkdtempSync(join(tmpdir(), 'vg-examples-'));
   before(async () => {
-    server = await startServerProcess({ JOB_STORE_DIR: join(out, 'jobs') });
+    // Deadlines a loaded machine meets: a first render there took longer than the default 10 s.
+    server = await startServerProcess({ JOB_STORE_DIR: join(out, 'jobs'), KEYPOINT_TIMEOUT_MS: '60000', IMAGE3D_TIMEOUT_MS: '120000' });
   });
   after(() => {
     server.child.kill('SIGTERM');

@@ -18,6 +18,7 @@ const DOCS_GATEWAY_ENV: Record<string, string> = {
   // Deadlines a loaded machine meets: a first render there took longer than the default 10 s.
   KEYPOINT_TIMEOUT_MS: '60000',
   IMAGE3D_TIMEOUT_MS: '120000',
+  JOB_STORE_DIR: join(mkdtempSync(join(tmpdir(), 'vg-docs-jobs-')), 'jobs'),
 };
 
 const run = promisify(execFile);
