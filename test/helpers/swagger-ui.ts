@@ -62,16 +62,25 @@ export interface Executed {
 }
 
 /**
- * "Try it out" on one operation, leaving every field as Swagger UI fills it: picks the body's
- * content type, chooses the files given (a multipart field's files, or the raw body's under
- * ''), and presses Execute.
+ * "Try it out" on one operation, leaving every field as Swagger UI fills it but those given:
+ * types the parameters in `params` (path, query or header), picks the body's content type
+ * (none for an operation without a body), chooses the files given (a multipart field's files,
+ * or the raw body's under ''), and presses Execute.
  */
-export async function tryOut(page: Page, path: string, contentType: string, files: Record<string, readonly string[]> = {}): Promise<Executed> {
-  const op = page.locator('.opblock').filter({ has: page.locator(`[data-path="${path}"]`) });
+export async function tryOut(
+  page: Page,
+  path: string,
+  contentType: string | undefined,
+  files: Record<string, readonly string[]> = {},
+  params: Record<string, string> = {},
+  method = 'POST',
+): Promise<Executed> {
+  const op = page.locator(`.opblock-${method.toLowerCase()}`).filter({ has: page.locator(`[data-path="${path}"]`) });
   if (!(await op.locator('.opblock-body').isVisible())) await op.locator('.opblock-summary').click();
   const tryIt = op.getByRole('button', { name: 'Try it out' });
   if (await tryIt.isVisible()) await tryIt.click();
-  await op.locator('.body-param-content-type select').selectOption(contentType);
+  for (const [name, value] of Object.entries(params)) await op.locator(`tr[data-param-name="${name}"] input`).fill(value);
+  if (contentType) await op.locator('.body-param-content-type select').selectOption(contentType);
   for (const [field, paths] of Object.entries(files)) {
     const where = field === '' ? op.locator('.opblock-section-request-body') : op.locator(`tr[data-property-name="${field}"]`);
     for (let i = 0; i < paths.length; i++) {
@@ -79,7 +88,8 @@ export async function tryOut(page: Page, path: string, contentType: string, file
       await where.locator('input[type=file]').nth(i).setInputFiles(paths[i]!);
     }
   }
-  const response = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === path);
+  const url = path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '');
+  const response = page.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname === url);
   await op.locator('button.execute').click();
   await response;
   const live = op.locator('.live-responses-table tbody');
