@@ -97,29 +97,36 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // Traces first, so that every later hook and route runs inside the request's span.
-  await app.register(tracing, { tracing: opts.tracing });
-  // First, so that every later hook (keys, limits, logs) sees the client's address.
-  await app.register(clientAddress, { trusted: config.trustProxy !== undefined });
-  await app.register(stages);
-  await app.register(requestContext);
-  await app.register(cors, { origins: config.corsOrigins });
-  await app.register(partners, { keys: opts.keys });
-  await app.register(drain);
-  await app.register(errorHandler, { drainMs: config.body.drainMs });
-  await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
-  await app.register(loadShedding, { config });
-  await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes, timing: config.body });
-  await app.register(requestLog);
-  await app.register(rateLimits, { config, keys: opts.keys });
-  await app.register(rpc, { config, tracing: opts.tracing !== undefined });
-  await app.register(usage, { config });
-  await app.register(docs, { security: opts.keys !== undefined || opts.documentKeys === true });
-  await app.register(health, { backends: config.backends });
-  await app.register(jobs, { config, keys: opts.keys });
-  await app.register(keypoints);
-  await app.register(image3d);
-  await app.register(arscan, { config });
-  await app.register(usageRoute);
+  // A plugin that fails to start (a Redis that may evict jobs, an unreachable bucket) must not
+  // leave the ones before it running: their connections and timers would keep the process up.
+  try {
+    // Traces first, so that every later hook and route runs inside the request's span.
+    await app.register(tracing, { tracing: opts.tracing });
+    // First, so that every later hook (keys, limits, logs) sees the client's address.
+    await app.register(clientAddress, { trusted: config.trustProxy !== undefined });
+    await app.register(stages);
+    await app.register(requestContext);
+    await app.register(cors, { origins: config.corsOrigins });
+    await app.register(partners, { keys: opts.keys });
+    await app.register(drain);
+    await app.register(errorHandler, { drainMs: config.body.drainMs });
+    await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
+    await app.register(loadShedding, { config });
+    await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes, timing: config.body });
+    await app.register(requestLog);
+    await app.register(rateLimits, { config, keys: opts.keys });
+    await app.register(rpc, { config, tracing: opts.tracing !== undefined });
+    await app.register(usage, { config });
+    await app.register(docs, { security: opts.keys !== undefined || opts.documentKeys === true });
+    await app.register(health, { backends: config.backends });
+    await app.register(jobs, { config, keys: opts.keys });
+    await app.register(keypoints);
+    await app.register(image3d);
+    await app.register(arscan, { config });
+    await app.register(usageRoute);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }
