@@ -10,7 +10,7 @@ import { rawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { Job as JobSchema, JobList } from '../../src/schemas/jobs.js';
 import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
+import { DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
 const storeDir = () => mkdtempSync(join(tmpdir(), 'vg-jobs-'));

@@ -13,7 +13,7 @@ import { isPublicAddress } from '../../src/jobs/webhook-target.js';
 import { hashKey, loadKeyRing } from '../../src/partners/api-keys.js';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { gatedImage3d, okRender, until, type GatedImage3d, type Job } from './helpers.js';
+import { gatedImage3d, okRender, until, type GatedImage3d, type Job } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
 const secret = () => `whsec_${randomBytes(32).toString('base64')}`;

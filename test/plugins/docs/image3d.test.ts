@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { JPEG, NO_CHROMIUM, openSwaggerUi, PNG, tryOut, type SwaggerUi } from '../../helpers/swagger-ui.js';
-import { waitForStatus } from '../../jobs/helpers.js';
+import { waitForStatus } from '../../helpers/jobs.js';
 
 /** Every body form Swagger UI offers, executed with its defaults: nothing typed, only a photo chosen. */
 describe('Swagger UI: image3d videos', { skip: NO_CHROMIUM }, () => {

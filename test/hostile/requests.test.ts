@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import arscan from '../gen/thrift/arscan_types.js';
-import base from '../gen/thrift/base_types.js';
-import { fakeArscan, fakeKeypoint, ok, type FakeBackend, type FakeKeypoint } from './helpers/fake-backends.js';
-import { fixture, flatPng } from './helpers/fixtures.js';
-import { expectProblem, startGateway, type TestGateway } from './helpers/gateway.js';
-import { makeZip } from './helpers/zips.js';
+import arscan from '../../gen/thrift/arscan_types.js';
+import base from '../../gen/thrift/base_types.js';
+import { fakeArscan, fakeKeypoint, ok, type FakeBackend, type FakeKeypoint } from '../helpers/fake-backends.js';
+import { fixture, flatPng } from '../helpers/fixtures.js';
+import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { makeZip } from '../helpers/zips.js';
 
 const MiB = 1024 * 1024;
 const coffee = fixture('coffee.png');

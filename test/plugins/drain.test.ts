@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { fakeImage3d, fakeKeypoint, ok } from './helpers/fake-backends.js';
-import { fixture } from './helpers/fixtures.js';
-import { startGateway } from './helpers/gateway.js';
-import { startServerProcess } from './helpers/server-process.js';
+import { fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { fixture } from '../helpers/fixtures.js';
+import { startGateway } from '../helpers/gateway.js';
+import { startServerProcess } from '../helpers/server-process.js';
 
 const coffee = fixture('coffee.png');
 

@@ -7,7 +7,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { gatedImage3d, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
+import { gatedImage3d, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
 
 describe('jobs with their inputs and results in S3 (s3rver, a local S3 implementation)', () => {
   let s3: S3rver;

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
-import { requireTool } from './helpers/tools.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { requireTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
-const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 // The examples run as a partner would run them: against the gateway as `npm start` serves it,
 // with its own reference backends.

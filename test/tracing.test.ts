@@ -4,10 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
-import { fixture } from '../helpers/fixtures.js';
-import { startServerProcess } from '../helpers/server-process.js';
-import { okRender, waitForStatus } from '../jobs/helpers.js';
+import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from './helpers/fake-backends.js';
+import { fixture } from './helpers/fixtures.js';
+import { startServerProcess } from './helpers/server-process.js';
+import { okRender, waitForStatus } from './helpers/jobs.js';
 
 interface OtlpSpan {
   traceId: string;

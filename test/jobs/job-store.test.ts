@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { gatedImage3d, videoOf, waitForStatus, type Job } from './helpers.js';
+import { gatedImage3d, videoOf, waitForStatus, type Job } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import base from '../../gen/thrift/base_types.js';
-import image3d from '../../gen/thrift/image3d_types.js';
-import { fakeImage3d, type FakeBackend } from '../helpers/fake-backends.js';
-import { fixture, flatPng } from '../helpers/fixtures.js';
-import { refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import base from '../../../gen/thrift/base_types.js';
+import image3d from '../../../gen/thrift/image3d_types.js';
+import { fakeImage3d, type FakeBackend } from '../../helpers/fake-backends.js';
+import { fixture, flatPng } from '../../helpers/fixtures.js';
+import { refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../../helpers/gateway.js';
 
 // Only the first bytes of a real file (replies are checked for them); the fake backend does not render.
 const videos = {

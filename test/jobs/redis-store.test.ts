@@ -9,7 +9,7 @@ import { startGateway } from '../helpers/gateway.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { startRedis, type Service } from '../helpers/services.js';
 import { requireTool } from '../helpers/tools.js';
-import { gatedImage3d, videoOf, waitForStatus, type GatedImage3d, type Job } from './helpers.js';
+import { gatedImage3d, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
 
 const NO_REDIS = requireTool('redis-server', 'redis-server');
 

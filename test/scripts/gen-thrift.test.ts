@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { requireTool } from './helpers/tools.js';
+import { requireTool } from '../helpers/tools.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const idlFiles = readdirSync(join(root, 'idl')).filter((f) => f.endsWith('.thrift')).sort();
 
 test('idl/ is the backends\' IDL, unchanged', (t) => {

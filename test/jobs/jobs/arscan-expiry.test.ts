@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import arscan from '../../gen/thrift/arscan_types.js';
-import base from '../../gen/thrift/base_types.js';
-import { fakeArscan, type FakeBackend } from '../helpers/fake-backends.js';
-import { fixture } from '../helpers/fixtures.js';
-import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { makeZip } from '../helpers/zips.js';
-import { until, waitForStatus, type Job } from './helpers.js';
+import arscan from '../../../gen/thrift/arscan_types.js';
+import base from '../../../gen/thrift/base_types.js';
+import { fakeArscan, type FakeBackend } from '../../helpers/fake-backends.js';
+import { fixture } from '../../helpers/fixtures.js';
+import { expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { makeZip } from '../../helpers/zips.js';
+import { until, waitForStatus, type Job } from '../../helpers/jobs.js';
 
 const MODEL = Buffer.from('PK\x03\x04 model zip as the backend made it', 'latin1');
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
 import { test } from 'node:test';
-import keypoint from '../../gen/thrift/keypoint_types.js';
-import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
-import { ctx, rpcClient } from '../helpers/rpc.js';
+import keypoint from '../../../gen/thrift/keypoint_types.js';
+import { fakeKeypoint, ok } from '../../helpers/fake-backends.js';
+import { ctx, rpcClient } from '../../helpers/rpc.js';
 
 const request = () => new keypoint.DetectRequest({ image: Buffer.from('x') });
 

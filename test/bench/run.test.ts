@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { requireTool } from './helpers/tools.js';
+import { requireTool } from '../helpers/tools.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 // The benchmark itself stays out of `npm test`; this short run keeps it from rotting.
 test('npm run bench -- --smoke measures every run and writes its table and JSON', { skip: requireTool('wrk', 'wrk') }, async () => {

@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fakeImage3d } from './helpers/fake-backends.js';
-import { flatPng } from './helpers/fixtures.js';
-import { watchRss } from './helpers/process-stats.js';
-import { startServerProcess } from './helpers/server-process.js';
+import { fakeImage3d } from '../helpers/fake-backends.js';
+import { flatPng } from '../helpers/fixtures.js';
+import { watchRss } from '../helpers/process-stats.js';
+import { startServerProcess } from '../helpers/server-process.js';
 
 const CLIENTS = 500;
 const STALL_MS = 30_000;
@@ -15,7 +15,7 @@ const CALL_TIMEOUT_MS = 500;
 const QUEUE_TIMEOUT_MS = 2000;
 
 test(`a stalled backend under ${CLIENTS} concurrent clients: quick 503/504s, bounded memory, recovery as soon as it answers again`, async (t) => {
-  const backend = fork(fileURLToPath(new URL('./helpers/stallable-backend.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+  const backend = fork(fileURLToPath(new URL('../helpers/stallable-backend.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
   t.after(() => backend.kill('SIGKILL'));
   const [{ address }] = (await once(backend, 'message')) as [{ address: string }];
   const be3d = await fakeImage3d(() => {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import thrift from 'thrift';
-import keypoint from '../../gen/thrift/keypoint_types.js';
-import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../helpers/fake-backends.js';
-import { fixture } from '../helpers/fixtures.js';
-import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
-import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import keypoint from '../../../gen/thrift/keypoint_types.js';
+import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../../helpers/fake-backends.js';
+import { fixture } from '../../helpers/fixtures.js';
+import { KeypointsAnswer } from '../../../src/schemas/keypoints.js';
+import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
 
 const coffee = fixture('coffee.png');
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
-import { fixture, flatPng, jpeg } from '../helpers/fixtures.js';
-import { refusedBeforeBackend, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { fakeKeypoint, ok, type FakeKeypoint } from '../../helpers/fake-backends.js';
+import { fixture, flatPng, jpeg } from '../../helpers/fixtures.js';
+import { refusedBeforeBackend, startGateway, type TestGateway } from '../../helpers/gateway.js';
 
 /** Every refusal is checked for its status, code, log id, and that no backend call was made. */
 describe('POST /v1/keypoints refuses bad input before any backend call', () => {

@@ -5,13 +5,13 @@
 // machine's measured scheduling slack.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import arscan from '../gen/thrift/arscan_types.js';
-import base from '../gen/thrift/base_types.js';
-import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from './helpers/fake-backends.js';
-import { fixture } from './helpers/fixtures.js';
-import { loopDelayMaxMs, schedulingSlackMs, watchRss } from './helpers/process-stats.js';
-import { chunked, RawRequest, sendAllThenRead, type RawAnswer } from './helpers/raw-http.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import arscan from '../../gen/thrift/arscan_types.js';
+import base from '../../gen/thrift/base_types.js';
+import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { fixture } from '../helpers/fixtures.js';
+import { loopDelayMaxMs, schedulingSlackMs, watchRss } from '../helpers/process-stats.js';
+import { chunked, RawRequest, sendAllThenRead, type RawAnswer } from '../helpers/raw-http.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const MiB = 1024 * 1024;
 const INFLIGHT = 32 * MiB;

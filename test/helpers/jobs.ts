@@ -4,8 +4,8 @@ import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import type { z } from 'zod';
 import { Job as JobSchema } from '../../src/schemas/jobs.js';
-import { fakeImage3d, type FakeBackend } from '../helpers/fake-backends.js';
-import { expectAnswer } from '../helpers/gateway.js';
+import { fakeImage3d, type FakeBackend } from './fake-backends.js';
+import { expectAnswer } from './gateway.js';
 
 export type Job = z.output<typeof JobSchema>;
 
