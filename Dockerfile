@@ -18,7 +18,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY gen ./gen
 COPY idl ./idl
-COPY assets ./assets
 # Jobs (docs/jobs.md) are kept on disk; /app belongs to root, so a directory the node user owns.
 RUN mkdir -p /var/lib/visiongate && chown node:node /var/lib/visiongate
 ENV JOB_STORE_DIR=/var/lib/visiongate/jobs

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
-import { writeZip } from '../src/backends/arscan/write-zip.js';
+import { writeZip } from '../src/shared/write-zip.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -12,8 +12,8 @@ import sharp from 'sharp';
 import ArScanService from '../gen/thrift/ArScanService.js';
 import arscan from '../gen/thrift/arscan_types.js';
 import base from '../gen/thrift/base_types.js';
-import { writeZip } from '../src/backends/arscan/write-zip.js';
-import { serveThrift } from '../src/backends/thrift-server.js';
+import { writeZip } from '../src/shared/write-zip.js';
+import { serveThrift } from '../src/shared/thrift-server.js';
 
 const MiB = 1024 * 1024;
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;

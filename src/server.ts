@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import cluster from 'node:cluster';
 import pino from 'pino';
 import { buildApp } from './app.js';
-import { launchReferenceBackend } from './backends/launch.js';
+import { launchReferenceBackend } from './reference-backends.js';
 import { runPrimary, STOP_SIGNALS } from './cluster/primary.js';
 import { ConfigError, loadConfig, loadKeys } from './config/load.js';
 import type { Config } from './config/schema.js';

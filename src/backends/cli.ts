@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ProtocolKind, TransportKind } from '../config/schema.js';
-import type { RunningServer, ServeOptions } from './thrift-server.js';
+import type { RunningServer } from '../shared/thrift-server.js';
+import type { BackendOptions } from './serve.js';
 
 /**
  * Runs a reference backend as its own process: `--host`, `--port` (0 picks a free one),
@@ -8,7 +9,7 @@ import type { RunningServer, ServeOptions } from './thrift-server.js';
  * benchmarks (see precomputed.ts). Prints the port it listens on,
  * tells a parent process through IPC, and exits cleanly on SIGTERM/SIGINT.
  */
-export async function runBackendCli(name: string, start: (opts: ServeOptions) => Promise<RunningServer>): Promise<void> {
+export async function runBackendCli(name: string, start: (opts: BackendOptions) => Promise<RunningServer>): Promise<void> {
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },

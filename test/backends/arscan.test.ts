@@ -4,7 +4,7 @@ import { NodeIO } from '@gltf-transform/core';
 import sharp from 'sharp';
 import arscan from '../../gen/thrift/arscan_types.js';
 import { startArscanBackend } from '../../src/backends/arscan/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import { unzip } from '../../src/input/zip.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { capturePhotos, flatPng } from '../helpers/fixtures.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import image3d from '../../gen/thrift/image3d_types.js';
 import { startImage3dBackend } from '../../src/backends/image3d/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
 import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, groupPhoto } from '../helpers/fixtures.js';
 import { ctx, rpcClient } from '../helpers/rpc.js';

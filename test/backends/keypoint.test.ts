@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import type { RpcClient } from '../../src/rpc/rpc-client.js';
 import { fixture, flatPng, groupPhoto } from '../helpers/fixtures.js';
 import { causeOf, ctx, rpcClient } from '../helpers/rpc.js';

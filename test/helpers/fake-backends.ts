@@ -8,7 +8,7 @@ import image3d from '../../gen/thrift/image3d_types.js';
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import type { ProtocolKind, TransportKind } from '../../src/config/schema.js';
-import { serveThrift, type RunningServer } from '../../src/backends/thrift-server.js';
+import { serveThrift, type RunningServer } from '../../src/shared/thrift-server.js';
 
 export interface FakeBackend<Req> extends RunningServer {
   /** Every request the backend received, in order. */

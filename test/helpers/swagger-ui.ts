@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { startArscanBackend } from '../../src/backends/arscan/server.js';
 import { startImage3dBackend } from '../../src/backends/image3d/server.js';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import { startGateway, type TestGateway } from './gateway.js';
 import { launchChromium } from './chromium.js';
 

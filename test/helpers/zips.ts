@@ -1,7 +1,7 @@
 // Real zips for tests, and the byte-level edits that make them hostile.
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
-export { writeZip as makeZip } from '../../src/backends/arscan/write-zip.js';
+export { writeZip as makeZip } from '../../src/shared/write-zip.js';
 
 /** Offsets of every local header (PK\3\4) and central directory header (PK\1\2). */
 function headers(zip: Buffer, signature: number): number[] {

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import arscan from '../../gen/thrift/arscan_types.js';
 import base from '../../gen/thrift/base_types.js';
 import { startArscanBackend } from '../../src/backends/arscan/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import { unzip } from '../../src/input/zip.js';
 import { ArscanJsonAnswer } from '../../src/schemas/arscan.js';
 import { fakeArscan, type FakeBackend } from '../helpers/fake-backends.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startImage3dBackend } from '../../src/backends/image3d/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
 import { Image3dJsonAnswer } from '../../src/schemas/image3d.js';
 import { expectAnswer, startGateway, type TestGateway } from '../helpers/gateway.js';

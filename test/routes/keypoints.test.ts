@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
-import type { RunningServer } from '../../src/backends/thrift-server.js';
+import type { RunningServer } from '../../src/shared/thrift-server.js';
 import { fixture } from '../helpers/fixtures.js';
 import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
 import { expectAnswer, startGateway, type TestGateway } from '../helpers/gateway.js';

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import arscan from '../../../gen/thrift/arscan_types.js';
 import base from '../../../gen/thrift/base_types.js';
 import { buildTurntable, type ModelFormat, type PhotoInfo } from './turntable.js';
-import { writeZip } from './write-zip.js';
+import { writeZip } from '../../shared/write-zip.js';
 
 const { StatusCode } = base;
 const SIDE = { min: 64, max: 8192 };

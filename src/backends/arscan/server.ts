@@ -1,8 +1,9 @@
 import ArScanService from '../../../gen/thrift/ArScanService.js';
-import { serveThrift, type RunningServer, type ServeOptions } from '../thrift-server.js';
+import type { RunningServer } from '../../shared/thrift-server.js';
+import { serveBackend, type BackendOptions } from '../serve.js';
 import { arscanHandler } from './handler.js';
 
 /** The CPU reference arscan backend: a real Thrift server building real textured models. */
-export function startArscanBackend(opts: ServeOptions): Promise<RunningServer> {
-  return serveThrift(ArScanService.Processor, arscanHandler(), opts);
+export function startArscanBackend(opts: BackendOptions): Promise<RunningServer> {
+  return serveBackend(ArScanService.Processor, arscanHandler(), opts);
 }

@@ -1,12 +1,13 @@
 import Image3DService from '../../../gen/thrift/Image3DService.js';
-import { serveThrift, type RunningServer, type ServeOptions } from '../thrift-server.js';
+import type { RunningServer } from '../../shared/thrift-server.js';
+import { serveBackend, type BackendOptions } from '../serve.js';
 import { image3dHandler } from './handler.js';
 import { Renderer } from './renderer.js';
 
 /** The CPU reference image3d backend: a real Thrift server rendering real videos. */
-export async function startImage3dBackend(opts: ServeOptions): Promise<RunningServer> {
+export async function startImage3dBackend(opts: BackendOptions): Promise<RunningServer> {
   const renderer = new Renderer();
-  const server = await serveThrift(Image3DService.Processor, image3dHandler(renderer), opts);
+  const server = await serveBackend(Image3DService.Processor, image3dHandler(renderer), opts);
   return {
     ...server,
     close: async () => {

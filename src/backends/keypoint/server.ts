@@ -1,5 +1,6 @@
 import KeypointService from '../../../gen/thrift/KeypointService.js';
-import { serveThrift, type RunningServer, type ServeOptions } from '../thrift-server.js';
+import type { RunningServer } from '../../shared/thrift-server.js';
+import { serveBackend, type BackendOptions } from '../serve.js';
 import { FaceDetector } from './detector.js';
 import { keypointHandler } from './handler.js';
 
@@ -7,11 +8,11 @@ import { keypointHandler } from './handler.js';
  * The CPU reference keypoint backend: a real Thrift server over a real face-landmark model.
  * It listens only once the model is loaded: no call finds it half-ready.
  */
-export async function startKeypointBackend(opts: ServeOptions): Promise<RunningServer> {
+export async function startKeypointBackend(opts: BackendOptions): Promise<RunningServer> {
   const detector = await FaceDetector.create();
   let server: RunningServer;
   try {
-    server = await serveThrift(KeypointService.Processor, keypointHandler(detector), opts);
+    server = await serveBackend(KeypointService.Processor, keypointHandler(detector), opts);
   } catch (err) {
     await detector.close();
     throw err;

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendConfig } from '../config/schema.js';
+import type { BackendConfig } from './config/schema.js';
 
 export interface LaunchedBackend {
   port: number;
@@ -17,7 +17,7 @@ const ext = extname(fileURLToPath(import.meta.url));
  * CPU work would otherwise stall the gateway's event loop.
  */
 export function launchReferenceBackend(backend: BackendConfig): Promise<LaunchedBackend> {
-  const entry = fileURLToPath(new URL(`./${backend.name}/main${ext}`, import.meta.url));
+  const entry = fileURLToPath(new URL(`./backends/${backend.name}/main${ext}`, import.meta.url));
   const child = fork(entry, ['--port', '0', '--transport', backend.transport, '--protocol', backend.protocol], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -1,6 +1,9 @@
 import yazl from 'yazl';
 
-/** A zip of the given entries (a name ending in "/" is a directory), built with yazl. */
+/**
+ * A zip of the given entries (a name ending in "/" is a directory), built with yazl: the arscan
+ * reference backend's answer, and the tests' and the bench's uploads.
+ */
 export function writeZip(entries: Array<[name: string, data: Buffer, compress?: boolean]>): Promise<Buffer> {
   const zip = new yazl.ZipFile();
   for (const [name, data, compress = true] of entries) {

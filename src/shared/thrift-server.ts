@@ -2,7 +2,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import thrift from 'thrift';
 import type { ProtocolKind, TransportKind } from '../config/schema.js';
 import { PROTOCOLS } from '../rpc/transport.js';
-import { answerWithFirstResult } from './precomputed.js';
 
 export interface ServeOptions {
   host: string;
@@ -11,8 +10,6 @@ export interface ServeOptions {
   protocol: ProtocolKind;
   /** Largest request frame the server accepts. */
   maxFrameBytes: number;
-  /** Benchmark mode: every call after the first of a method gets the first one's answer. */
-  precomputed?: boolean;
 }
 
 export interface RunningServer {
@@ -22,9 +19,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Serves a generated Processor over TCP with the given transport and protocol. */
+/**
+ * Serves a generated Processor over TCP with the given transport and protocol. Shared by the
+ * reference backends, the tests' fake backends and the bench, so it lives outside any backend.
+ */
 export function serveThrift(Processor: unknown, handler: object, opts: ServeOptions): Promise<RunningServer> {
-  const server = thrift.createServer(Processor as never, (opts.precomputed ? answerWithFirstResult(handler) : handler) as never, {
+  const server = thrift.createServer(Processor as never, handler as never, {
     transport: opts.transport === 'framed' ? thrift.TFramedTransport : thrift.TBufferedTransport,
     // Strict, so that a framed request is refused at once instead of read as a name length.
     protocol: PROTOCOLS[opts.protocol],
