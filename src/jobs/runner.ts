@@ -3,6 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { JobsConfig } from '../config/schema.js';
 import { ApiError, toProblem } from '../errors.js';
 import type { CallContext, RpcClient } from '../rpc/rpc-client.js';
+import { RpcError } from '../rpc/rpc-error.js';
+import { apiErrorFromRpc } from '../rpc-to-http.js';
 import type { BlobStore } from './blob-store.js';
 import { isFinal, type JobKindName, type JobRecord } from './job.js';
 import type { JobKind } from './kind.js';
@@ -66,7 +68,7 @@ async function run(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Pr
     outcome = { status: 'succeeded', error: null };
   } catch (err) {
     if (signal.aborted) return;
-    const apiError = err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR', undefined, { cause: err });
+    const apiError = err instanceof ApiError ? err : err instanceof RpcError ? apiErrorFromRpc(err) : new ApiError('INTERNAL_ERROR', undefined, { cause: err });
     if (apiError.status >= 500) jobLog.error({ code: apiError.code, err: apiError.cause ?? apiError }, 'job failed');
     else jobLog.info({ code: apiError.code }, 'job failed');
     outcome = { status: 'failed', error: toProblem(apiError, job.logid) };

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, quoted, toProblem, type ErrorCode } from '../errors.js';
+import { RpcError } from '../rpc/rpc-error.js';
+import { apiErrorFromRpc } from '../rpc-to-http.js';
 
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -46,6 +48,7 @@ const MULTIPART_MESSAGES = /^(Multipart: Boundary not found|Boundary required|Un
 
 export function toApiError(err: unknown, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof RpcError) return apiErrorFromRpc(err);
   const e = err as FastifyError;
   const mapped = e.code ? FRAMEWORK_CODES[e.code] : undefined;
   if (mapped) return new ApiError(mapped, frameworkMessage(mapped, e, request), { cause: err });
@@ -59,6 +62,9 @@ export function toApiError(err: unknown, request: FastifyRequest): ApiError {
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ApiError('BAD_REQUEST', undefined, { cause: err });
   return new ApiError('INTERNAL_ERROR', undefined, { cause: err });
 }
+
+/** A cause for the request's log line: with what a backend said, already cut and escaped (see RpcError). */
+const causeText = (cause: Error) => (cause instanceof RpcError && cause.said ? `${cause.message}: ${cause.said}` : cause.message);
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
   // A body too slow to wait for is not drained either: its connection closes after the answer.
@@ -114,7 +120,7 @@ export default fp<{ drainMs: number }>(
       // the request's one log line; a failure on our side or a backend's also gets a line of
       // its own with its cause and stack.
       const cause = apiError.cause instanceof Error ? apiError.cause : undefined;
-      request.failure = { code: apiError.code, message: apiError.message, ...(cause ? { cause: cause.message } : {}) };
+      request.failure = { code: apiError.code, message: apiError.message, ...(cause ? { cause: causeText(cause) } : {}) };
       if (apiError.status >= 500 && !apiError.headers['retry-after']) request.log.error({ code: apiError.code, err: cause ?? apiError }, apiError.message);
       return sendProblem(request, reply, apiError);
     });

@@ -6,11 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterScrape } from '../cluster/metrics.js';
 import { BACKEND_NAMES } from '../config/schema.js';
-import { ApiError } from '../errors.js';
-import { BackendStatus } from '../rpc/backend-status.js';
 import { INSTANCE_STATES } from '../rpc/instance-health.js';
 import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
 import { RpcError } from '../rpc/rpc-error.js';
+import { errorCodeOf } from '../rpc-to-http.js';
 import { STAGES } from './stages.js';
 
 declare module 'fastify' {
@@ -34,10 +33,9 @@ const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 
 /** What kind of failure a backend call ended in: how it broke on the wire, or the status the backend answered. */
 function failureKind(err: unknown): string {
-  const cause = err instanceof ApiError ? err.cause : err;
-  if (cause instanceof RpcError) return cause.kind === 'unavailable' ? 'refused' : cause.kind;
-  if (cause instanceof BackendStatus) return `status_${cause.statusCode}`;
-  return 'other';
+  if (!(err instanceof RpcError)) return 'other';
+  if (err.kind === 'backend-status') return `status_${err.statusCode}`;
+  return err.kind === 'unavailable' ? 'refused' : err.kind;
 }
 
 /** A request's route, as metrics and the log name it: unmatched URLs share one name. */
@@ -135,7 +133,7 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       try {
         return await next(call);
       } catch (err) {
-        outcome = err instanceof ApiError ? err.code : 'INTERNAL_ERROR';
+        outcome = errorCodeOf(err);
         failures.inc({ backend: call.backend, instance: call.instance ?? 'none', kind: failureKind(err) });
         throw err;
       } finally {

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config/schema.js';
 import { baseInterceptor, errorInterceptor, imagesInterceptor, loggingInterceptor, stageInterceptor, traceInterceptor } from '../rpc/interceptors.js';
 import { RpcClient } from '../rpc/rpc-client.js';
+import { errorCodeOf } from '../rpc-to-http.js';
 
 /** Every address of a host name, as the system resolver (getaddrinfo) gives them. */
 const lookupAll = async (host: string) => (await lookup(host, { all: true })).map((a) => a.address);
@@ -19,7 +20,7 @@ export default fp<{ config: Config; tracing: boolean }>(
     const interceptors = [
       stageInterceptor,
       imagesInterceptor,
-      ...(tracing ? [traceInterceptor] : []),
+      ...(tracing ? [traceInterceptor(errorCodeOf)] : []),
       app.metrics.rpcInterceptor,
       loggingInterceptor,
       errorInterceptor,

@@ -1,10 +1,10 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { isIP } from 'node:net';
 import type { BackendConfig, HostPort } from '../config/schema.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
 import { replyFault } from './reply-checks.js';
 import { RpcError } from './rpc-error.js';
+import type { RpcLog } from './rpc-client.js';
 import { SERVICE_CLIENTS } from './services.js';
 import type { MessageCap } from './transport.js';
 
@@ -34,7 +34,7 @@ function replyCap(config: BackendConfig, maxFrameBytes: number): MessageCap {
 
 /** Who hears of what happens to instances: the log, and the metrics. */
 export interface RpcObserver {
-  log?: FastifyBaseLogger;
+  log?: RpcLog;
   ejected?(backend: string, instance: string): void;
 }
 

@@ -1,11 +1,9 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import base from '../../gen/thrift/base_types.js';
 import { activeTraceparent } from '../trace-context.js';
-import { ApiError, type ErrorCode } from '../errors.js';
 import { backendStatusError } from './backend-status.js';
 import type { Interceptor } from './rpc-client.js';
-import { backendText } from './backend-text.js';
-import { RpcError, type RpcErrorKind } from './rpc-error.js';
+import { RpcError } from './rpc-error.js';
 
 /** Fills field 255 of every request: the log id, who calls, for whom, and the trace context. */
 export function baseInterceptor(caller: string): Interceptor {
@@ -22,37 +20,21 @@ export function baseInterceptor(caller: string): Interceptor {
   };
 }
 
-const RPC_ERROR_CODES: Record<RpcErrorKind, ErrorCode> = {
-  timeout: 'BACKEND_TIMEOUT',
-  unavailable: 'BACKEND_UNAVAILABLE',
-  'connection-lost': 'BACKEND_CONNECTION_LOST',
-  protocol: 'BACKEND_PROTOCOL_ERROR',
-  application: 'BACKEND_ERROR',
-  overloaded: 'BACKEND_OVERLOADED',
-  abandoned: 'CLIENT_CLOSED_REQUEST',
-};
-
 /**
- * Turns transport failures and non-zero `BaseResp.StatusCode` into catalogue errors. Wire
- * problems are described by the gateway's own words (safe to show); what the backend said
- * stays in `cause`, for the log.
+ * Makes a non-zero `BaseResp.StatusCode` an RpcError too, and names the backend on every
+ * RpcError, so that everything outside sees one kind of failure. Nothing here knows HTTP: the
+ * edge (`src/rpc-to-http.ts`) maps an RpcError to the catalogue.
  */
 export const errorInterceptor: Interceptor = (next) => async (call) => {
-  let response: { BaseResp?: { StatusCode?: number; StatusMessage?: string } };
+  let response: unknown;
   try {
-    response = (await next(call)) as typeof response;
+    response = await next(call);
   } catch (err) {
-    if (!(err instanceof RpcError)) throw err;
-    const code = RPC_ERROR_CODES[err.kind];
-    // The gateway's own diagnosis of a broken exchange (it may name a transport mismatch, or
-    // the promise of the IDL a reply broke) helps the partner report it; it holds nothing the
-    // backend said (see RpcError).
-    const message = err.kind === 'protocol' || err.kind === 'connection-lost' ? `The ${call.backend} backend call failed: ${err.message}.` : undefined;
-    const retryAfter = err.retryAfterMs === undefined ? {} : { headers: { 'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } };
-    throw new ApiError(code, message, { cause: err, ...retryAfter });
+    if (err instanceof RpcError) err.backend ??= call.backend;
+    throw err;
   }
-  const status = response.BaseResp?.StatusCode ?? 0;
-  if (status !== 0) throw backendStatusError(call.backend, status, backendText(response.BaseResp?.StatusMessage ?? ''));
+  const failed = backendStatusError(call.backend, response);
+  if (failed) throw failed;
   return response;
 };
 
@@ -64,11 +46,10 @@ export const loggingInterceptor: Interceptor = (next) => async (call) => {
     call.ctx.log.debug({ backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started }, 'backend call');
     return response;
   } catch (err) {
-    const cause = err instanceof ApiError ? err.cause : err;
-    const fields = { backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started, err: cause };
+    const fields = { backend: call.backend, method: call.method, instance: call.instance, ms: performance.now() - started, err };
     // No instance was tried (all ejected): the ejection was logged once already. A call given
     // up because its caller left is no fault of the backend's.
-    if (cause instanceof RpcError && cause.kind === 'abandoned') call.ctx.log.info(fields, 'backend call abandoned');
+    if (err instanceof RpcError && err.kind === 'abandoned') call.ctx.log.info(fields, 'backend call abandoned');
     else if (call.instance) call.ctx.log.warn(fields, 'backend call failed');
     else call.ctx.log.debug(fields, 'backend call refused without trying');
     throw err;
@@ -96,25 +77,29 @@ export const imagesInterceptor: Interceptor = (next) => async (call) => {
 /**
  * With tracing on: a client span per backend call (backend, method, instance, outcome), whose
  * own `traceparent` is what `Base.Extra` carries (this interceptor sits before `baseInterceptor`),
- * so that the backend's spans hang under the call rather than beside it.
+ * so that the backend's spans hang under the call rather than beside it. The outcome is `ok` or
+ * what `outcomeOf` names a failure (the edge passes the catalogue code it will be answered with).
  */
-export const traceInterceptor: Interceptor = (next) => (call) =>
-  trace.getTracer('visiongate').startActiveSpan(
-    `${call.backend} ${call.method}`,
-    { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'apache_thrift', 'rpc.service': call.backend, 'rpc.method': call.method } },
-    async (span) => {
-      const traceparent = activeTraceparent();
-      if (traceparent) call.ctx = { ...call.ctx, traceparent };
-      let outcome = 'ok';
-      try {
-        return await next(call);
-      } catch (err) {
-        outcome = err instanceof ApiError ? err.code : err instanceof RpcError ? err.kind : 'error';
-        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
-        throw err;
-      } finally {
-        span.setAttributes({ 'visiongate.outcome': outcome, 'visiongate.instance': call.instance ?? 'none' });
-        span.end();
-      }
-    },
-  );
+export const traceInterceptor =
+  (outcomeOf: (err: unknown) => string): Interceptor =>
+  (next) =>
+  (call) =>
+    trace.getTracer('visiongate').startActiveSpan(
+      `${call.backend} ${call.method}`,
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'apache_thrift', 'rpc.service': call.backend, 'rpc.method': call.method } },
+      async (span) => {
+        const traceparent = activeTraceparent();
+        if (traceparent) call.ctx = { ...call.ctx, traceparent };
+        let outcome = 'ok';
+        try {
+          return await next(call);
+        } catch (err) {
+          outcome = outcomeOf(err);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+          throw err;
+        } finally {
+          span.setAttributes({ 'visiongate.outcome': outcome, 'visiongate.instance': call.instance ?? 'none' });
+          span.end();
+        }
+      },
+    );

@@ -1,8 +1,11 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { BaseLogger } from 'pino';
 import type { BackendName, Config } from '../config/schema.js';
 import { Backend, type InstanceReport, type Lookup, type RpcObserver } from './backend.js';
 import type { BackendMethods } from './services.js';
 import type { InstanceState } from './instance-health.js';
+
+/** What the client logs with: pino's methods, so that a fastify logger or a bare pino one will do. */
+export type RpcLog = Pick<BaseLogger, 'debug' | 'info' | 'warn'>;
 
 /** What a call knows about the HTTP request it serves; interceptors turn it into `Base`. */
 export interface CallContext {
@@ -10,7 +13,7 @@ export interface CallContext {
   clientAddr: string;
   partner?: string;
   traceparent?: string;
-  log: FastifyBaseLogger;
+  log: RpcLog;
   /** Aborted when the caller gives up (a partner who hung up, a canceled job): the call is abandoned, its queue place or connection freed. */
   signal?: AbortSignal;
   /** Where the request's time goes: told when the backend call starts and ends. */

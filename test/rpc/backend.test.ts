@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import keypoint from '../../gen/thrift/keypoint_types.js';
-import { ApiError } from '../../src/errors.js';
+import { RpcError } from '../../src/rpc/rpc-error.js';
+import { apiErrorFromRpc } from '../../src/rpc-to-http.js';
 import { closedPort, fakeKeypoint, ok, rawBackend } from '../helpers/fake-backends.js';
 import { ctx, rpcClient } from '../helpers/rpc.js';
 
@@ -42,11 +43,11 @@ test('an instance that keeps timing out is ejected, and calls go to the other', 
     outcomes.push(
       await rpc.call('keypoint', 'Detect', request(), ctx()).then(
         () => 'ok',
-        (e: ApiError) => e.code,
+        (e: RpcError) => e.kind,
       ),
     );
   }
-  assert.deepEqual(outcomes.filter((o) => o !== 'ok'), ['BACKEND_TIMEOUT', 'BACKEND_TIMEOUT'], outcomes.join());
+  assert.deepEqual(outcomes.filter((o) => o !== 'ok'), ['timeout', 'timeout'], outcomes.join());
   assert.equal(slow.requests.length, 2);
   assert.equal(fast.requests.length, 10);
 });
@@ -62,15 +63,15 @@ test('every instance ejected: one probe call at a time goes through, every other
   const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_TIMEOUT_MS: '300', RPC_EJECT_AFTER_FAILURES: '1', RPC_EJECT_BASE_MS: '4000' });
   t.after(() => rpc.close());
   const call = () => rpc.call('keypoint', 'Detect', request(), ctx());
-  await assert.rejects(call(), (e: ApiError) => e.code === 'BACKEND_TIMEOUT');
+  await assert.rejects(call(), (e: RpcError) => e.kind === 'timeout');
   const probe = call();
   const started = Date.now();
   await assert.rejects(
     call(),
-    (e: ApiError) => e.code === 'BACKEND_UNAVAILABLE' && e.headers['retry-after'] === '4' && /every keypoint instance is ejected/.test((e.cause as Error).message),
+    (e: RpcError) => e.kind === 'unavailable' && apiErrorFromRpc(e).headers['retry-after'] === '4' && /every keypoint instance is ejected/.test(e.message),
   );
   assert.ok(Date.now() - started < 50, 'failed at once');
-  await assert.rejects(probe, (e: ApiError) => e.code === 'BACKEND_TIMEOUT');
+  await assert.rejects(probe, (e: RpcError) => e.kind === 'timeout');
   // The backend comes back: the next probe brings the instance back at once, not after 8 s.
   stalled = false;
   assert.equal((await call()).image_width, 43);
@@ -89,11 +90,11 @@ test('a call that was sent is never retried, even when another instance is healt
     outcomes.push(
       await rpc.call('keypoint', 'Detect', request(), ctx()).then(
         () => 'ok',
-        (e: ApiError) => e.code,
+        (e: RpcError) => e.kind,
       ),
     );
   }
-  assert.deepEqual(outcomes.sort(), ['BACKEND_CONNECTION_LOST', 'ok']);
+  assert.deepEqual(outcomes.sort(), ['connection-lost', 'ok']);
   assert.equal(breaking.frames, 1);
   assert.equal(healthy.requests.length, 1);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import keypoint from '../../gen/thrift/keypoint_types.js';
-import { ApiError } from '../../src/errors.js';
+import { RpcError } from '../../src/rpc/rpc-error.js';
 import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { ctx, rpcClient } from '../helpers/rpc.js';
 
@@ -34,7 +34,7 @@ test('after a backend restart, the next call goes through on a new connection (a
   await rpc.call('keypoint', 'Detect', request(), ctx());
   await be.close(); // drops the pooled connection
   await sleep(20);
-  await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), (e: unknown) => e instanceof ApiError && e.code === 'BACKEND_UNAVAILABLE');
+  await assert.rejects(rpc.call('keypoint', 'Detect', request(), ctx()), (e: unknown) => e instanceof RpcError && e.kind === 'unavailable');
   const back = await fakeKeypoint(() => ok({ image_width: 49 }), { port: be.port });
   t.after(() => back.close());
   assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 49);
