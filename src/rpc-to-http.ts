@@ -24,7 +24,7 @@ const BY_KIND: Record<Exclude<RpcErrorKind, 'backend-status'>, ErrorCode> = {
 /**
  * A `BaseResp.StatusCode` the backend answered (the IDL's enum): the partner gets the
  * catalogue's words, known to be safe, never the StatusMessage. A code the IDL does not list
- * is a BACKEND_ERROR.
+ * is a BACKEND_ERROR. Keyed by the enum, so the compiler refuses a table that misses a code.
  */
 const BY_STATUS: Record<Exclude<(typeof StatusCode)[keyof typeof StatusCode], typeof StatusCode.OK>, Mapped> = {
   [StatusCode.INVALID_ARGUMENT]: { code: 'INVALID_ARGUMENT', message: 'The backend refused an argument of the request.' },
