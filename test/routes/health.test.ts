@@ -106,4 +106,7 @@ test('/metrics counts backend failures by kind: the status a backend answered, a
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(text, /visiongate_backend_errors_total\{backend="keypoint",instance="127\.0\.0\.1:\d+",kind="status_1002"\} 1/);
   assert.match(text, /visiongate_backend_errors_total\{backend="image3d",instance="127\.0\.0\.1:\d+",kind="refused"\} 1/);
+  // The call's outcome is the catalogue code the failure was answered with.
+  assert.match(text, /visiongate_backend_call_duration_seconds_count\{backend="keypoint",method="Detect",instance="127\.0\.0\.1:\d+",outcome="IMAGE_UNDECODABLE"\} 1/);
+  assert.match(text, /visiongate_backend_call_duration_seconds_count\{backend="image3d",method="Render",instance="127\.0\.0\.1:\d+",outcome="BACKEND_UNAVAILABLE"\} 1/);
 });
