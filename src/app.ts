@@ -6,7 +6,9 @@ import { ApiError, toProblem } from './errors.js';
 import jobs from './jobs/plugin.js';
 import { logIdFor, newLogId } from './logid.js';
 import type { KeyRing } from './partners/api-keys.js';
-import bodyParsers, { bodyLimits } from './plugins/body-parsers.js';
+import { bodyLimits } from './limits/body.js';
+import bodyGuard from './plugins/body-guard.js';
+import bodyParsers from './plugins/body-parsers.js';
 import clientAddress from './plugins/client-address.js';
 import cors from './plugins/cors.js';
 import docs from './plugins/docs.js';
@@ -81,7 +83,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     genReqId: logIdFor,
     logController: new LogController({ requestIdLogLabel: 'logid', disableRequestLogging: true }),
     requestIdHeader: false,
-    bodyLimit: limits.jsonBytes,
     return503OnClosing: false,
     // Only the proxies named in TRUST_PROXY are believed about the client's address (request.ip).
     // A hop count is given as a function: fastify now reads a bare number as "trust nothing".
@@ -112,7 +113,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     await app.register(errorHandler, { drainMs: config.body.drainMs });
     await app.register(metrics, { metricsPort: config.metricsPort, metricsHost: config.host });
     await app.register(loadShedding, { config });
-    await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes, timing: config.body });
+    // Every body is watched, also one refused for its size: its drain is bounded by the same rules.
+    await app.register(bodyGuard, { timing: config.body });
+    await app.register(bodyParsers, { limits, maxInflightBytes: config.maxInflightBytes });
     await app.register(requestLog);
     await app.register(rateLimits, { config, keys: opts.keys });
     await app.register(rpc, { config, tracing: opts.tracing !== undefined });

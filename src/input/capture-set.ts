@@ -3,7 +3,7 @@ import { ApiError, quoted } from '../errors.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
 import { formParts, readPart } from './collect.js';
-import { contentLength } from './read-body.js';
+import { busboyFileSize, contentLength } from '../limits/body.js';
 import { inspectImage, type SizeRange } from './image.js';
 import type { OptionValues } from './options.js';
 import { safeBaseName, uniqueName, unzip, type ZipFile, type ZipLimits } from './zip.js';
@@ -102,7 +102,7 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
   const taken = new Set<string>();
   let archive: Buffer | undefined;
   // busboy's per-file limit is the larger of the two; each part is then held to its own.
-  const fileSize = Math.max(limits.archiveBytes, limits.zip.maxEntryBytes);
+  const fileSize = busboyFileSize(Math.max(limits.archiveBytes, limits.zip.maxEntryBytes));
   for await (const part of formParts(request, { limits: { files: limits.count.max + 1, fileSize } })) {
     if (part.type === 'field') {
       // An empty `archive` or `images` field is a file input left empty (Swagger UI sends the one

@@ -1,6 +1,7 @@
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { ApiError, quoted } from '../errors.js';
+import { busboyFileSize, routeLimits } from '../limits/body.js';
 import { readBody, type ReadOptions } from './read-body.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
@@ -63,14 +64,15 @@ export async function readPart(request: FastifyRequest, part: MultipartFile, opt
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<CollectedImage> {
   const text: Record<string, unknown> = { ...query };
   let image: Buffer | undefined;
-  for await (const part of formParts(request)) {
+  const limit = routeLimits(request).imageBytes;
+  for await (const part of formParts(request, { limits: { fileSize: busboyFileSize(limit) } })) {
     if (part.type === 'file') {
       if (part.fieldname !== field) {
         // Drain it: an unread file part would stall the form.
         part.file.resume();
         throw new ApiError('INVALID_ARGUMENT', `Unexpected file part ${quoted(part.fieldname)}; the image goes in "${field}".`);
       }
-      image = await readPart(request, part, { limit: request.server.bodyLimits.imageBytes, name: `The "${field}" part` });
+      image = await readPart(request, part, { limit, name: `The "${field}" part` });
     } else if (part.fieldname === field) {
       throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a file part, not a text field.`);
     } else {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { ApiError, formatBytes } from '../errors.js';
+import { ApiError } from '../errors.js';
+import { payloadTooLarge } from '../limits/body.js';
 
 const GC_EVERY_BYTES = 8 * 1024 * 1024;
 const gc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
@@ -40,7 +41,7 @@ export interface BodyMeter {
  * the answer drains what is left of it.
  */
 export async function readBody(stream: Readable, { exact, atMost, limit, name = 'The body', allocate = Buffer.allocUnsafe, meter }: ReadOptions): Promise<Buffer> {
-  const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `${name} is larger than the ${formatBytes(limit)} this route accepts.`);
+  const tooLarge = () => payloadTooLarge(name, limit);
   const known = exact !== undefined && Number.isInteger(exact) && exact >= 0;
   if (known && exact > limit) throw tooLarge();
   const size = known ? exact : atMost !== undefined && Number.isInteger(atMost) && atMost >= 0 ? Math.min(atMost, limit) : undefined;
@@ -68,8 +69,3 @@ export async function readBody(stream: Readable, { exact, atMost, limit, name = 
   return whole ? whole.subarray(0, received) : Buffer.concat(parts, received);
 }
 
-/** The request's Content-Length, when it has one. */
-export function contentLength(request: { headers: { 'content-length'?: string } }): number | undefined {
-  const value = request.headers['content-length'];
-  return value === undefined ? undefined : Number(value);
-}

@@ -2,9 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Socket } from 'node:net';
 import type { BodyTiming } from '../config/schema.js';
-import { ApiError, formatBytes } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { BodyMeter } from '../input/read-body.js';
-import { sendProblem } from './error-handler.js';
+import { bodyLimitOf, contentLength, payloadTooLarge } from '../limits/body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,7 +45,7 @@ export class BodyGuard implements BodyMeter {
 
   take(bytes: number): void {
     this.received += bytes;
-    if (this.received > this.limit) throw new ApiError('PAYLOAD_TOO_LARGE', `The ${this.what} body is larger than the ${formatBytes(this.limit)} this route accepts.`);
+    if (this.received > this.limit) throw payloadTooLarge(`The ${this.what} body`, this.limit);
     if (this.reserve) {
       if (!this.reserve(bytes)) throw new ApiError('GATEWAY_OVERLOADED', 'The gateway holds as many request bytes as it may; try again shortly.');
       this.given += bytes;
@@ -94,8 +94,8 @@ interface Watched {
  * Progress is the socket's `bytesRead`, sampled on one timer for all bodies: it counts bytes
  * arriving whether or not a reader has taken them yet.
  */
-export default fp<{ timing: BodyTiming; limitOf: (request: FastifyRequest) => { limit: number; what: string } }>(
-  async (app, { timing, limitOf }) => {
+export default fp<{ timing: BodyTiming }>(
+  async (app, { timing }) => {
     app.decorateRequest('bodyGuard', undefined);
     const watched = new Set<Watched>();
     const tickMs = Math.max(50, Math.min(1000, Math.min(timing.maxPauseMs, timing.rateWindowMs) / 4));
@@ -113,7 +113,8 @@ export default fp<{ timing: BodyTiming; limitOf: (request: FastifyRequest) => { 
       } else if (request.bodyGuard && request.bodyGuard.waiting > 0) request.bodyGuard.abort(err);
       else {
         request.bodyGuard?.abort(err);
-        sendProblem(request, reply, err);
+        // Through the error handler, as any refusal: the answer's form, its log line.
+        reply.send(err);
       }
     };
 
@@ -151,10 +152,10 @@ export default fp<{ timing: BodyTiming; limitOf: (request: FastifyRequest) => { 
 
     app.addHook('onRequest', async (request, reply) => {
       const headers = request.headers;
-      const length = Number(headers['content-length']) || 0;
+      const length = contentLength(request) ?? 0;
       const chunked = headers['content-length'] === undefined && headers['transfer-encoding'] !== undefined;
       if (length === 0 && !chunked) return;
-      const { limit, what } = limitOf(request);
+      const { limit, what } = bodyLimitOf(request);
       const reserve = chunked ? (bytes: number) => app.requestBytes.reserve(bytes) || (app.metrics.shed('inflight_bytes'), false) : undefined;
       const guard = new BodyGuard(limit, what, reserve);
       request.bodyGuard = guard;

@@ -1,13 +1,11 @@
 import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { BodyTiming } from '../config/schema.js';
-import { ApiError, formatBytes } from '../errors.js';
-import bodyGuard from './body-guard.js';
 import { parseJsonBody, shapeOf, type JsonShape } from '../input/json-body.js';
 import { resolveRef } from '../schemas/json-schema.js';
 import { BufferPool } from '../input/buffer-pool.js';
-import { contentLength, readBody } from '../input/read-body.js';
+import { readBody } from '../input/read-body.js';
+import { busboyFileSize, checkContentLength, contentLength, routeLimits, type BodyLimits } from '../limits/body.js';
 
 /**
  * Base64 members are thousands of bytes; option values are a few. The largest body a route
@@ -24,45 +22,8 @@ function jsonShape(request: FastifyRequest): JsonShape | undefined {
   return shapes.get(schema);
 }
 
-export interface BodyLimits {
-  /** Largest image, raw or as a multipart file part. */
-  imageBytes: number;
-  /** Largest JSON body: the image in base64 plus room for the other fields. */
-  jsonBytes: number;
-  /** Largest multipart body: one image plus the other parts. */
-  multipartBytes: number;
-}
-
-const FIELDS_ROOM = 64 * 1024;
-
-/** The limits of a route whose payload is at most `payloadBytes` (an image, or a capture set). */
-export function bodyLimits(payloadBytes: number): BodyLimits {
-  return {
-    imageBytes: payloadBytes,
-    jsonBytes: Math.ceil(payloadBytes / 3) * 4 + FIELDS_ROOM,
-    multipartBytes: payloadBytes + FIELDS_ROOM,
-  };
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** A route's own limits, where its payload is not one image. */
-    bodyLimits?: BodyLimits;
-  }
-}
-
-/** The limit of a request's body on its route, by its Content-Type, and the type's name. */
-export function bodyLimitOf(request: FastifyRequest): { limit: number; what: string } {
-  const own = request.routeOptions.config.bodyLimits ?? request.server.bodyLimits;
-  const type = request.headers['content-type'] ?? '';
-  const what = type.split(';')[0]!.trim() || 'request';
-  const limit = type.startsWith('multipart/') ? own.multipartBytes : type.startsWith('application/json') ? own.jsonBytes : own.imageBytes;
-  return { limit, what };
-}
-
 declare module 'fastify' {
   interface FastifyInstance {
-    bodyLimits: BodyLimits;
     bufferPool: BufferPool;
   }
   interface FastifyRequest {
@@ -81,8 +42,8 @@ const POOL = { minBytes: 1024 * 1024, maxIdleBytes: 256 * 1024 * 1024, idleMs: 3
  * `application/octet-stream`, and multipart (streamed; parts are read by the route).
  * Nothing else is parsed: fastify's text/plain parser is removed.
  */
-export default fp<{ limits: BodyLimits; maxInflightBytes: number; timing: BodyTiming }>(
-  async (app, { limits, maxInflightBytes, timing }) => {
+export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
+  async (app, { limits, maxInflightBytes }) => {
     app.decorate('bodyLimits', limits);
     const pool = new BufferPool(POOL.minBytes, Math.min(POOL.maxIdleBytes, maxInflightBytes), POOL.idleMs);
     app.decorate('bufferPool', pool);
@@ -99,32 +60,25 @@ export default fp<{ limits: BodyLimits; maxInflightBytes: number; timing: BodyTi
       for (const release of request.leases ?? []) release();
     });
     app.removeAllContentTypeParsers();
-    const own = (request: FastifyRequest) => request.routeOptions.config.bodyLimits ?? limits;
     app.addContentTypeParser('application/json', (request, payload, done) => {
-      readBody(payload, { exact: contentLength(request), limit: own(request).jsonBytes, allocate: (n) => request.allocate(n), meter: request.bodyGuard })
+      readBody(payload, { exact: contentLength(request), limit: routeLimits(request).jsonBytes, allocate: (n) => request.allocate(n), meter: request.bodyGuard })
         .then((body) => parseJsonBody(body, { ...JSON_BODY, shape: jsonShape(request) }))
         .then((json) => done(null, json), done);
     });
     for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip']) {
       app.addContentTypeParser(type, (request, payload, done) => {
-        readBody(payload, { exact: contentLength(request), limit: own(request).imageBytes, allocate: (n) => request.allocate(n), meter: request.bodyGuard }).then(
+        readBody(payload, { exact: contentLength(request), limit: routeLimits(request).imageBytes, allocate: (n) => request.allocate(n), meter: request.bodyGuard }).then(
           (body) => done(null, body),
           done,
         );
       });
     }
     await app.register(multipart, {
-      limits: { fileSize: limits.imageBytes, files: 1, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 100 },
+      limits: { fileSize: busboyFileSize(limits.imageBytes), files: 1, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 100 },
     });
-    // Every body is watched, also one refused below: its drain is bounded by the same rules.
-    await app.register(bodyGuard, { timing, limitOf: bodyLimitOf });
-    // Multipart bodies are streamed, so fastify's Content-Length check does not cover them;
-    // nor does it know a route's own limit for a raw body.
-    app.addHook('onRequest', async (request) => {
-      const length = Number(request.headers['content-length']);
-      const { limit, what } = bodyLimitOf(request);
-      if (length > limit) throw new ApiError('PAYLOAD_TOO_LARGE', `The ${what} body is ${formatBytes(length)}, more than the ${formatBytes(limit)} this route accepts.`);
-    });
+    // A declared length over the route's limit is refused before the body is read. After the
+    // body guard's hook (registered before this plugin): a refused body's drain is watched too.
+    app.addHook('onRequest', async (request) => checkContentLength(request));
   },
-  { name: 'body-parsers' },
+  { name: 'body-parsers', dependencies: ['body-guard'] },
 );

@@ -4,30 +4,26 @@ import { ApiError, quoted, toProblem, type ErrorCode } from '../errors.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import { apiErrorFromRpc } from '../rpc-to-http.js';
 
+/**
+ * The framework's errors a request can still meet. Every body parser is our own (body-parsers.ts):
+ * fastify's JSON parser and its body reading, with their size, length and syntax errors, are
+ * never used; an oversized file part is refused by our reader before busboy cuts it short.
+ */
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_REQ_FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_PARTS_LIMIT: 'PAYLOAD_TOO_LARGE',
   FST_FILES_LIMIT: 'PAYLOAD_TOO_LARGE',
   FST_FIELDS_LIMIT: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   // @fastify/multipart's, for a field named after an Object.prototype member (`__proto__`).
   FST_PROTO_VIOLATION: 'INVALID_MULTIPART',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
 /** Words for framework errors, since theirs ("Request body is too large") say too little. */
 function frameworkMessage(code: ErrorCode, err: FastifyError, request: FastifyRequest): string | undefined {
   switch (code) {
     case 'PAYLOAD_TOO_LARGE':
-      return err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? `The ${request.headers['content-type'] ?? ''} body is larger than this route accepts for that content type.`
-        : `The multipart body exceeds a limit: ${err.message}.`;
+      return `The multipart body exceeds a limit: ${err.message}.`;
     case 'UNSUPPORTED_MEDIA_TYPE': {
       const given = request.headers['content-type'];
       const accepted = Object.keys((request.routeOptions.schema?.body as { content?: object } | undefined)?.content ?? {});
@@ -36,8 +32,6 @@ function frameworkMessage(code: ErrorCode, err: FastifyError, request: FastifyRe
         (accepted.length > 0 ? `; send one of ${accepted.join(', ')} (see /docs).` : '; see /docs for the accepted forms.')
       );
     }
-    case 'INVALID_JSON':
-      return `The body is not valid JSON: ${err.message}.`;
     default:
       return undefined;
   }
@@ -52,9 +46,6 @@ export function toApiError(err: unknown, request: FastifyRequest): ApiError {
   const e = err as FastifyError;
   const mapped = e.code ? FRAMEWORK_CODES[e.code] : undefined;
   if (mapped) return new ApiError(mapped, frameworkMessage(mapped, e, request), { cause: err });
-  if (e instanceof SyntaxError && e.statusCode === 400) {
-    return new ApiError('INVALID_JSON', `The body is not valid JSON: ${e.message}.`, { cause: err });
-  }
   if (typeof e.message === 'string' && MULTIPART_MESSAGES.test(e.message)) {
     return new ApiError('INVALID_MULTIPART', `The multipart body is malformed: ${e.message}.`, { cause: err });
   }

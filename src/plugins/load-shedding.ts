@@ -2,8 +2,7 @@ import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/schema.js';
 import { ApiError } from '../errors.js';
-import { bodyLimitOf } from './body-parsers.js';
-import { sendProblem } from './error-handler.js';
+import { bodyLimitOf, contentLength } from '../limits/body.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,7 +41,7 @@ export default fp<{ config: Config }>(
     const budget = new InflightBytes(config.maxInflightBytes);
     app.decorate('requestBytes', budget);
     app.addHook('onRequest', async (request, reply) => {
-      const length = Number(request.headers['content-length']) || 0;
+      const length = contentLength(request) ?? 0;
       // A body its route does not accept gets its 413 from the body limits, not a 503 from here.
       if (length === 0 || length > bodyLimitOf(request).limit) return;
       if (!budget.reserve(length)) {
@@ -56,9 +55,10 @@ export default fp<{ config: Config }>(
       maxEventLoopDelay: config.maxEventLoopDelayMs,
       maxHeapUsedBytes: config.maxHeapUsedBytes,
       retryAfter: 1,
-      pressureHandler: (request, reply, type, value) => {
+      // Thrown, so that the error handler answers it as it does the in-flight bytes' 503.
+      pressureHandler: async (_request, _reply, type, value) => {
         app.metrics.shed(type);
-        sendProblem(request, reply, new ApiError('GATEWAY_OVERLOADED', `The gateway is under pressure (${type} ${Math.round(Number(value))}); try again shortly.`));
+        throw new ApiError('GATEWAY_OVERLOADED', `The gateway is under pressure (${type} ${Math.round(Number(value))}); try again shortly.`);
       },
     });
   },

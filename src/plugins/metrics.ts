@@ -10,7 +10,9 @@ import { INSTANCE_STATES } from '../rpc/instance-health.js';
 import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import { errorCodeOf } from '../rpc-to-http.js';
-import { STAGES } from './stages.js';
+import { bytesOf } from '../limits/body.js';
+import { routeOf } from '../route-name.js';
+import { STAGES } from '../stage-clock.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,11 +39,6 @@ function failureKind(err: unknown): string {
   if (err.kind === 'backend-status') return `status_${err.statusCode}`;
   return err.kind === 'unavailable' ? 'refused' : err.kind;
 }
-
-/** A request's route, as metrics and the log name it: unmatched URLs share one name. */
-export const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
-/** Bytes a Content-Length header says; 0 without one, or with a bad one. */
-export const bytesOf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? Number(value) || 0 : 0);
 
 /**
  * Prometheus metrics at GET /metrics, or on METRICS_PORT alone: HTTP requests, latency and

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
 import type { KeyRing } from '../partners/api-keys.js';
+import { ANONYMOUS, isPartnerRoute } from '../partners/identity.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -9,15 +10,6 @@ declare module 'fastify' {
     partner: string;
   }
 }
-
-export const ANONYMOUS = 'anonymous';
-
-/**
- * Only the partner API asks for a key: health, readiness, metrics and the docs stay open.
- * Decided by the route matched, not the raw URL, which can spell the same path otherwise
- * (`/%761/keypoints`).
- */
-export const isPartnerRoute = (request: FastifyRequest): boolean => request.routeOptions.url?.startsWith('/v1/') ?? false;
 
 function presentedKey(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;

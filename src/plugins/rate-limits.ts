@@ -8,7 +8,7 @@ import { ApiError } from '../errors.js';
 import { MemoryConcurrency, RedisConcurrency, type ConcurrencyStore } from '../limits/concurrency.js';
 import type { KeyRing, PartnerLimits } from '../partners/api-keys.js';
 import { REDIS_OPTIONS } from '../redis-options.js';
-import { ANONYMOUS, isPartnerRoute } from './partners.js';
+import { ANONYMOUS, isPartnerRoute } from '../partners/identity.js';
 
 /**
  * Per partner: requests per second (@fastify/rate-limit, a one-second window) and requests in

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { traceparentOf } from '../logid.js';
 import type { CallContext } from '../rpc/rpc-client.js';
-import { ANONYMOUS } from './partners.js';
+import { ANONYMOUS } from '../partners/identity.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { bytesOf, routeOf } from './metrics.js';
-import { ANONYMOUS } from './partners.js';
+import { bytesOf } from '../limits/body.js';
+import { ANONYMOUS } from '../partners/identity.js';
+import { routeOf } from '../route-name.js';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 

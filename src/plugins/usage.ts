@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
+import { bytesOf } from '../limits/body.js';
+import { isPartnerRoute } from '../partners/identity.js';
 import { REDIS_OPTIONS } from '../redis-options.js';
 import type { UsageRow } from '../usage/counts.js';
 import { DiskUsageStore } from '../usage/disk-store.js';
@@ -53,16 +55,15 @@ export default fp<{ config: Config }>(
 
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url;
-      if (!route?.startsWith('/v1/') || NOT_COUNTED.has(route)) return;
+      if (!route || !isPartnerRoute(request) || NOT_COUNTED.has(route)) return;
       const status = reply.statusCode;
-      const bytes = (value: unknown) => Number(value) || 0;
       recorder.count(request.partner, route, {
         requests: 1,
         succeeded: status < 400 ? 1 : 0,
         client_errors: status >= 400 && status < 500 ? 1 : 0,
         server_errors: status >= 500 ? 1 : 0,
-        bytes_in: bytes(request.headers['content-length']),
-        bytes_out: bytes(reply.getHeader('content-length')),
+        bytes_in: bytesOf(request.headers['content-length']),
+        bytes_out: bytesOf(reply.getHeader('content-length')),
         images: request.imagesProcessed,
         backend_ms: Math.round(request.stages.ms.rpc ?? 0),
         jobs: status === 202 && reply.getHeader('preference-applied') === 'respond-async' ? 1 : 0,

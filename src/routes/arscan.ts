@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import arscan from '../../gen/thrift/arscan_types.js';
 import type { Config } from '../config/schema.js';
-import { ApiError, BACKEND_CALL_ERRORS, formatBytes, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
+import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectCaptureSet } from '../input/capture-set.js';
 import type { ZipFile } from '../input/zip.js';
 import type { JobKind } from '../jobs/kind.js';
 import { parseOptions } from '../input/options.js';
-import { bodyLimits } from '../plugins/body-parsers.js';
+import { bodyLimits } from '../limits/body.js';
 import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, MODEL_FORMATS, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
 import { BINARY } from '../schemas/image-request.js';
 import { JOB_ACCEPTED, SUBMIT_ERRORS, SubmitHeaders } from '../schemas/jobs.js';
@@ -63,13 +63,11 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
 
 const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   app.jobs.register(arscanJob);
-  const limits = bodyLimits(config.maxArchiveBytes);
   const capture = { archiveBytes: config.maxArchiveBytes, zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
   app.post(
     '/v1/arscan/models',
     {
-      bodyLimit: limits.jsonBytes,
-      config: { bodyLimits: limits, backend: 'arscan' },
+      config: { bodyLimits: bodyLimits(config.maxArchiveBytes), backend: 'arscan' },
       schema: {
         operationId: 'createArscanModel',
         tags: ['arscan'],
@@ -112,9 +110,6 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
     },
     async (request, reply) =>
       app.jobs.serve(request, reply, arscanJob, async (): Promise<ArscanInput> => {
-        if (Buffer.isBuffer(request.body) && request.body.length > config.maxArchiveBytes) {
-          throw new ApiError('PAYLOAD_TOO_LARGE', `The archive is ${formatBytes(request.body.length)}, more than the ${formatBytes(config.maxArchiveBytes)} accepted.`);
-        }
         const set = await collectCaptureSet(request, capture);
         request.stages.enter('validate');
         const { format, texture_size } = parseOptions(ArscanOptions, set.options);

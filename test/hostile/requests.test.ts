@@ -20,7 +20,13 @@ describe('odd requests get the contract\'s answers', () => {
     kp = await fakeKeypoint(() => ok());
     // The backend refuses every set: reaching it is what shows an upload was accepted.
     ar = await fakeArscan(() => new arscan.ReconstructResponse({ BaseResp: new base.BaseResp({ StatusCode: 1005, StatusMessage: 'no' }) }));
-    gw = await startGateway({ KEYPOINT_BACKENDS: kp.address, ARSCAN_BACKENDS: ar.address, MAX_ARCHIVE_BYTES: String(8 * MiB), ARCHIVE_MAX_ENTRY_BYTES: String(MiB) });
+    gw = await startGateway({
+      KEYPOINT_BACKENDS: kp.address,
+      ARSCAN_BACKENDS: ar.address,
+      MAX_IMAGE_BYTES: String(MiB),
+      MAX_ARCHIVE_BYTES: String(8 * MiB),
+      ARCHIVE_MAX_ENTRY_BYTES: String(MiB),
+    });
   });
   after(async () => {
     await gw.close();
@@ -59,6 +65,14 @@ describe('odd requests get the contract\'s answers', () => {
     big.set('archive', new Blob([Buffer.alloc(9 * MiB)]), 'set.zip');
     const problem = await expectProblem(await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: big }), 413, 'PAYLOAD_TOO_LARGE');
     assert.match(problem.message, /is 9 MiB, more than the 8\.06 MiB this route accepts/);
+  });
+
+  test('a multipart image part past MAX_IMAGE_BYTES is refused by its name and the limit (busboy cut it short: "request file too large")', async () => {
+    // Within the multipart body's limit (the image plus 64 KiB for the fields), past the image's.
+    const form = new FormData();
+    form.set('image', new Blob([Buffer.alloc(MiB + 1000)]), 'big.png');
+    const problem = await expectProblem(await keypoints({ body: form }), 413, 'PAYLOAD_TOO_LARGE');
+    assert.match(problem.message, /^The "image" part is larger than the 1 MiB this route accepts\.$/);
   });
 
   test('a 415 for a wrong or missing Content-Type lists the accepted ones', async () => {
