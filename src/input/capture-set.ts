@@ -1,18 +1,19 @@
 import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { ApiError, quoted } from '../errors.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
 import { formParts, readPart } from './collect.js';
 import { busboyFileSize, contentLength } from '../limits/body.js';
 import { inspectImage, type SizeRange } from './image.js';
-import type { OptionValues } from './options.js';
+import { parseOptions, queryOptions, type OptionValues } from './options.js';
 import { safeBaseName, uniqueName, unzip, type ZipFile, type ZipLimits } from './zip.js';
 
-export interface CaptureSet {
+export interface CaptureSet<O> {
   images: ZipFile[];
   /** Entries of an archive left out as not images, by name. */
   skipped: string[];
-  options: OptionValues;
+  options: O;
 }
 
 export interface CaptureLimits {
@@ -23,29 +24,39 @@ export interface CaptureLimits {
   count: { min: number; max: number };
 }
 
+/** A capture set as sent, its option values beside it; `decode` does the work (unzip, base64, sniffing) once they are checked. */
+interface Gathered {
+  options: OptionValues;
+  decode: () => Promise<{ images: ZipFile[]; skipped: string[] }>;
+}
+
 /**
  * A capture set from any of the contract's forms: JSON `images: [{name, data}]` or
  * `archive` (base64 zip), multipart `archive` (a zip) or several `images` files, or a raw
- * zip body. Every image is sniffed and measured; the count is checked last.
+ * zip body. The options are checked by `schema` before anything is unzipped or decoded, as for
+ * one image; then every image is sniffed and measured, and the count is checked last.
  */
-export async function collectCaptureSet(request: FastifyRequest, limits: CaptureLimits): Promise<CaptureSet> {
-  const query = request.query as Record<string, unknown>;
-  let set: CaptureSet;
+export async function collectCaptureSet<S extends z.ZodObject>(request: FastifyRequest, limits: CaptureLimits, schema: S): Promise<CaptureSet<z.output<S>>> {
+  const query = queryOptions(request.query);
+  const body = request.body;
+  let gathered: Gathered;
   if (request.isMultipart()) {
-    set = await fromMultipart(request, limits, query);
-  } else if (Buffer.isBuffer(request.body)) {
-    set = { ...(await fromZip(request.body, limits)), options: { text: query } };
-  } else if (request.body && typeof request.body === 'object' && !Array.isArray(request.body)) {
-    set = await fromJson(request, request.body as Record<string, unknown>, limits, query);
+    gathered = await fromMultipart(request, limits, query);
+  } else if (Buffer.isBuffer(body)) {
+    gathered = { options: { text: query }, decode: () => fromZip(body, limits) };
+  } else if (body && typeof body === 'object' && !Array.isArray(body)) {
+    gathered = fromJson(request, body as Record<string, unknown>, limits, query);
   } else {
     throw new ApiError('MISSING_IMAGE', 'No capture set was sent: send a zip, JSON with "images" or "archive", or a multipart form.');
   }
-  const n = set.images.length;
+  const options = parseOptions(schema, gathered.options);
+  const { images, skipped } = await gathered.decode();
+  const n = images.length;
   if (n < limits.count.min) {
     throw new ApiError('NOT_ENOUGH_IMAGES', `The capture set has ${n} usable image${n === 1 ? '' : 's'}; at least ${limits.count.min} are needed.`);
   }
   if (n > limits.count.max) throw new ApiError('TOO_MANY_IMAGES', `The capture set has ${n} images; at most ${limits.count.max} are accepted.`);
-  return set;
+  return { images, skipped, options };
 }
 
 function checkImage(name: string, data: Buffer, side: SizeRange): void {
@@ -67,42 +78,54 @@ function photoFilter(side: SizeRange) {
   };
 }
 
-async function fromZip(zip: Buffer, limits: CaptureLimits): Promise<Omit<CaptureSet, 'options'>> {
+async function fromZip(zip: Buffer, limits: CaptureLimits): Promise<{ images: ZipFile[]; skipped: string[] }> {
   const { files, skipped } = await unzip(zip, limits.zip, photoFilter(limits.side));
   return { images: files, skipped };
 }
 
-async function fromJson(request: FastifyRequest, body: Record<string, unknown>, limits: CaptureLimits, query: Record<string, unknown>): Promise<CaptureSet> {
+/** Named photos, each sniffed and measured. */
+async function photos(items: Array<{ name: string; data: () => Promise<Buffer> }>, side: SizeRange): Promise<{ images: ZipFile[]; skipped: string[] }> {
+  const images: ZipFile[] = [];
+  for (const { name, data } of items) {
+    const bytes = await data();
+    checkImage(name, bytes, side);
+    images.push({ name, data: bytes });
+  }
+  return { images, skipped: [] };
+}
+
+function fromJson(request: FastifyRequest, body: Record<string, unknown>, limits: CaptureLimits, query: Record<string, unknown>): Gathered {
   const { images, archive, ...json } = body;
+  const options = { text: query, json };
   if ((images === undefined) === (archive === undefined)) {
     throw new ApiError('INVALID_ARGUMENT', 'Send exactly one of "images" (a list of {name, data}) and "archive" (a base64 zip).');
   }
   if (archive !== undefined) {
     if (typeof archive !== 'string' && !(archive instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', '"archive" must be a base64 string.');
-    return { ...(await fromZip(await decodeBase64(archive, 'archive', (n) => request.allocate(n)), limits)), options: { text: query, json } };
+    return { options, decode: async () => fromZip(await decodeBase64(archive, 'archive', (n) => request.allocate(n)), limits) };
   }
   if (!Array.isArray(images)) throw new ApiError('INVALID_ARGUMENT', '"images" must be a list of {"name", "data"}.');
   if (images.length > limits.count.max) throw new ApiError('TOO_MANY_IMAGES', `The capture set has ${images.length} images; at most ${limits.count.max} are accepted.`);
   const taken = new Set<string>();
-  const out: ZipFile[] = [];
-  for (const [i, item] of images.entries()) {
+  const items = images.map((item, i) => {
     const { name, data } = (item ?? {}) as { name?: unknown; data?: unknown };
     if (typeof data !== 'string' && !(data instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', `"images[${i}].data" must be a base64 string.`);
-    const safe = uniqueName(typeof name === 'string' ? safeBaseName(name) : `image-${i + 1}`, taken);
-    const bytes = await decodeBase64(data, `images[${i}].data`, (n) => request.allocate(n));
-    checkImage(safe, bytes, limits.side);
-    out.push({ name: safe, data: bytes });
-  }
-  return { images: out, skipped: [], options: { text: query, json } };
+    return {
+      name: uniqueName(typeof name === 'string' ? safeBaseName(name) : `image-${i + 1}`, taken),
+      data: () => decodeBase64(data, `images[${i}].data`, (n) => request.allocate(n)),
+    };
+  });
+  return { options, decode: () => photos(items, limits.side) };
 }
 
-async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, query: Record<string, unknown>): Promise<CaptureSet> {
+async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, query: Record<string, unknown>): Promise<Gathered> {
   const text: Record<string, unknown> = { ...query };
-  const images: ZipFile[] = [];
+  const images: Array<{ name: string; data: () => Promise<Buffer> }> = [];
   const taken = new Set<string>();
   let archive: Buffer | undefined;
   // busboy's per-file limit is the larger of the two; each part is then held to its own.
   const fileSize = busboyFileSize(Math.max(limits.archiveBytes, limits.zip.maxEntryBytes));
+  // The parts are read as they come (the option fields may follow the files); nothing is decoded until the options are checked.
   for await (const part of formParts(request, { limits: { files: limits.count.max + 1, fileSize } })) {
     if (part.type === 'field') {
       // An empty `archive` or `images` field is a file input left empty (Swagger UI sends the one
@@ -115,14 +138,13 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
     } else if (part.fieldname === 'images') {
       const name = uniqueName(safeBaseName(part.filename || `image-${images.length + 1}`), taken);
       const data = await readPart(request, part, { limit: limits.zip.maxEntryBytes, name: `The image ${quoted(name)}` });
-      checkImage(name, data, limits.side);
-      images.push({ name, data });
+      images.push({ name, data: async () => data });
     } else {
       part.file.resume();
       throw new ApiError('INVALID_ARGUMENT', `Unexpected file part ${quoted(part.fieldname)}; send "archive" (a zip) or "images" files.`);
     }
   }
   if (archive && images.length > 0) throw new ApiError('INVALID_ARGUMENT', 'Send either an "archive" or "images" files, not both.');
-  if (archive) return { ...(await fromZip(archive, limits)), options: { text } };
-  return { images, skipped: [], options: { text } };
+  const zip = archive;
+  return { options: { text }, decode: () => (zip ? fromZip(zip, limits) : photos(images, limits.side)) };
 }

@@ -1,30 +1,40 @@
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { ApiError, quoted } from '../errors.js';
 import { busboyFileSize, routeLimits } from '../limits/body.js';
 import { readBody, type ReadOptions } from './read-body.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
-import type { OptionValues } from './options.js';
+import { parseOptions, queryOptions, type OptionValues } from './options.js';
 
-/** One image and the options beside it, from any of the contract's three body forms. */
-export interface CollectedImage {
+/** One image and the options beside it, checked. */
+export interface CollectedImage<O> {
   image: Buffer;
+  options: O;
+}
+
+/** An image's bytes, once the options are checked: decoding base64 is the work a bad option must not cost. */
+interface Gathered {
+  image: () => Promise<Buffer>;
   options: OptionValues;
 }
 
 /**
  * JSON `{image: base64, ...options}`, multipart with an `image` file part and option fields,
  * or a raw image body; with each, options may also be query parameters (a body value wins).
+ * The options are checked by `schema` before the image is decoded, as for a capture set.
  */
-export async function collectImage(request: FastifyRequest, field: string): Promise<CollectedImage> {
-  const query = request.query as Record<string, string | string[]>;
-  for (const [key, value] of Object.entries(query)) {
-    if (Array.isArray(value)) throw new ApiError('INVALID_ARGUMENT', `Query parameter "${key}" is given more than once.`);
-  }
+export async function collectImage<S extends z.ZodObject>(request: FastifyRequest, field: string, schema: S): Promise<CollectedImage<z.output<S>>> {
+  const gathered = await gather(request, field, queryOptions(request.query));
+  const options = parseOptions(schema, gathered.options);
+  return { image: await gathered.image(), options };
+}
+
+async function gather(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<Gathered> {
   if (request.isMultipart()) return collectMultipart(request, field, query);
   const body = request.body;
-  if (Buffer.isBuffer(body)) return { image: body, options: { text: query } };
+  if (Buffer.isBuffer(body)) return { image: async () => body, options: { text: query } };
   if (body === undefined || body === null) {
     throw new ApiError('MISSING_IMAGE', `No image was sent: send JSON with "${field}" in base64, a multipart "${field}" file, or the raw image bytes.`);
   }
@@ -34,7 +44,7 @@ export async function collectImage(request: FastifyRequest, field: string): Prom
   if (typeof value !== 'string' && !(value instanceof RawString)) {
     throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a base64 string.`, { errors: [{ field, message: 'must be a base64 string' }] });
   }
-  return { image: await decodeBase64(value, field, (n) => request.allocate(n)), options: { text: query, json } };
+  return { image: () => decodeBase64(value, field, (n) => request.allocate(n)), options: { text: query, json } };
 }
 
 /** A multipart request's parts; waiting for the next one is bounded by the request's body guard. */
@@ -61,7 +71,7 @@ export async function readPart(request: FastifyRequest, part: MultipartFile, opt
   }
 }
 
-async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<CollectedImage> {
+async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<Gathered> {
   const text: Record<string, unknown> = { ...query };
   let image: Buffer | undefined;
   const limit = routeLimits(request).imageBytes;
@@ -80,5 +90,6 @@ async function collectMultipart(request: FastifyRequest, field: string, query: R
     }
   }
   if (!image) throw new ApiError('MISSING_IMAGE', `The multipart body has no "${field}" file part.`, { errors: [{ field, message: 'is required' }] });
-  return { image, options: { text } };
+  const bytes = image;
+  return { image: async () => bytes, options: { text } };
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApiError, describeIssues } from '../errors.js';
+import { ApiError, describeIssues, quoted } from '../errors.js';
 import { RawString } from './json-body.js';
 import { jsonSchema } from '../schemas/json-schema.js';
 
@@ -9,6 +9,20 @@ const NUMBER = /^-?\d+(\.\d+)?$/;
 export interface OptionValues {
   text: Record<string, unknown>;
   json?: Record<string, unknown>;
+}
+
+/**
+ * A request's query parameters, as option text. One given more than once is refused, on every
+ * route alike: which of its values was meant is a guess.
+ */
+export function queryOptions(query: unknown): Record<string, unknown> {
+  const values = (query ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(values)) {
+    if (Array.isArray(value)) {
+      throw new ApiError('INVALID_ARGUMENT', `Query parameter ${quoted(key)} is given more than once.`, { errors: [{ field: key, message: 'is given more than once' }] });
+    }
+  }
+  return values;
 }
 
 /**

@@ -5,7 +5,6 @@ import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../erro
 import { collectCaptureSet } from '../input/capture-set.js';
 import type { ZipFile } from '../input/zip.js';
 import type { JobKind } from '../jobs/kind.js';
-import { parseOptions } from '../input/options.js';
 import { bodyLimits } from '../limits/body.js';
 import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, MODEL_FORMATS, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
 import { BINARY } from '../schemas/image-request.js';
@@ -110,10 +109,9 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
     },
     async (request, reply) =>
       app.jobs.serve(request, reply, arscanJob, async (): Promise<ArscanInput> => {
-        const set = await collectCaptureSet(request, capture);
+        const { images, skipped, options } = await collectCaptureSet(request, capture, ArscanOptions);
         request.stages.enter('validate');
-        const { format, texture_size } = parseOptions(ArscanOptions, set.options);
-        return { images: set.images, skipped: set.skipped, format, texture_size };
+        return { images, skipped, ...options };
       }),
   );
 };

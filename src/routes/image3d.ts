@@ -3,7 +3,6 @@ import image3d from '../../gen/thrift/image3d_types.js';
 import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
-import { parseOptions } from '../input/options.js';
 import type { JobKind } from '../jobs/kind.js';
 import type { z } from 'zod';
 import { IMAGE3D_IMAGE_SIDE, Image3dJsonAnswer, Image3dJsonBody, Image3dMultipartBody, Image3dOptions, type VIDEO_FORMATS } from '../schemas/image3d.js';
@@ -91,11 +90,10 @@ const image3dRoute: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) =>
       app.jobs.serve(request, reply, image3dJob, async (): Promise<Image3dInput> => {
-        const { image, options } = await collectImage(request, 'image');
+        const { image, options } = await collectImage(request, 'image', Image3dOptions);
         request.stages.enter('validate');
-        const parsed = parseOptions(Image3dOptions, options);
         inspectImage(image, 'image', IMAGE3D_IMAGE_SIDE);
-        return { image, ...parsed };
+        return { image, ...options };
       }),
   );
 };

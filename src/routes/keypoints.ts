@@ -3,7 +3,6 @@ import keypoint from '../../gen/thrift/keypoint_types.js';
 import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
-import { parseOptions } from '../input/options.js';
 import { ref } from '../schemas/json-schema.js';
 import { KEYPOINT_IMAGE_SIDE, KeypointJsonBody, KeypointMultipartBody, KeypointOptions, KeypointsAnswer } from '../schemas/keypoints.js';
 import { imageRequestSchema } from '../schemas/image-request.js';
@@ -36,9 +35,8 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
       },
     },
     async (request): Promise<KeypointsAnswer> => {
-      const { image, options } = await collectImage(request, 'image');
+      const { image, options: { max_faces } } = await collectImage(request, 'image', KeypointOptions);
       request.stages.enter('validate');
-      const { max_faces } = parseOptions(KeypointOptions, options);
       const info = inspectImage(image, 'image', KEYPOINT_IMAGE_SIDE);
       const res = await app.rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image, max_faces }), request.callContext());
       return {

@@ -151,6 +151,30 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
     await refused(zip, zipType, 400, 'INVALID_ARGUMENT', /"texture_size" must be an integer from 256 to 4096/, '?texture_size=100');
     await refused(zip, zipType, 400, 'INVALID_ARGUMENT', /"format" must be one of glb, obj/, '?format=fbx');
   });
+  test('a query parameter given twice is refused as on the other routes (arscan said "format" must be one of glb, obj)', async () => {
+    await refused(await makeZip(photos), zipType, 400, 'INVALID_ARGUMENT', /^Query parameter "format" is given more than once\.$/, '?format=glb&format=glb');
+  });
+  test('a bad option is refused before anything is unzipped or decoded (it was checked after: a zip bomb was its 413)', async () => {
+    // Each would be refused for its payload once decoded: a zip that expands past the limits,
+    // base64 that is not, a photo that is not one. The option's 400 comes first.
+    const bomb = await makeZip([...photos, ['bomb.png', Buffer.alloc(30 * MiB)]]);
+    const format = /"format" must be one of glb, obj/;
+    await refused(bomb, zipType, 400, 'INVALID_ARGUMENT', format, '?format=fbx');
+    await refused(JSON.stringify({ archive: 'not base64!', format: 'fbx' }), 'application/json', 400, 'INVALID_ARGUMENT', format);
+    await refused(JSON.stringify({ images: [{ name: 'a.png', data: 'not base64!' }], format: 'fbx' }), 'application/json', 400, 'INVALID_ARGUMENT', format);
+    // Multipart: the option field after the archive, as Swagger UI and curl -F send them.
+    const form = new FormData();
+    form.set('archive', new Blob([bomb]), 'set.zip');
+    form.set('format', 'fbx');
+    await refusedBeforeBackend(be, () => fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: form }), 400, 'INVALID_ARGUMENT', format);
+    const photosForm = new FormData();
+    photosForm.append('images', new Blob([Buffer.from('not a photo')]), 'a.png');
+    photosForm.set('format', 'fbx');
+    await refusedBeforeBackend(be, () => fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', body: photosForm }), 400, 'INVALID_ARGUMENT', format);
+    // The same bodies with a good option are refused for what they hold.
+    await refused(bomb, zipType, 413, 'ARCHIVE_LIMIT_EXCEEDED', /expands/, '?format=obj');
+    await refused(JSON.stringify({ archive: 'not base64!', format: 'obj' }), 'application/json', 400, 'INVALID_BASE64');
+  });
   test('JSON with both images and archive, or neither: 400', async () => {
     await refused(JSON.stringify({ images: [], archive: 'UEs=' }), 'application/json', 400, 'INVALID_ARGUMENT', /exactly one/);
     await refused(JSON.stringify({ format: 'glb' }), 'application/json', 400, 'INVALID_ARGUMENT', /exactly one/);

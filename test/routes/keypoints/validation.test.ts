@@ -98,6 +98,8 @@ describe('POST /v1/keypoints refuses bad input before any backend call', () => {
       await refused({ body: form }, 400, 'INVALID_ARGUMENT', /max_faces/);
     });
     test('an unknown field is named', () => refused(json({ image: b64, maxFaces: 2 }), 400, 'INVALID_ARGUMENT', /"maxFaces" is not a known field/));
+    test('a bad option is refused before the image\'s base64 is decoded (it was decoded first: INVALID_BASE64)', () =>
+      refused(json({ image: `${b64.slice(0, 100)}*${b64.slice(101)}`, max_faces: 0 }), 400, 'INVALID_ARGUMENT', /"max_faces" must be an integer from 1 to 10/));
     test('a bad query option beside a JSON body', () => refused(json({ image: b64 }, '?max_faces=20'), 400, 'INVALID_ARGUMENT', /max_faces/));
     test('a JSON body value wins over the query (Swagger UI sends both)', async () => {
       const res = await fetch(`${gw.url}/v1/keypoints?max_faces=2`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: b64, max_faces: 4 }) });
