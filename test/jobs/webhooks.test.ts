@@ -13,6 +13,7 @@ import { isPublicAddress } from '../../src/jobs/webhook-target.js';
 import { hashKey, loadKeyRing } from '../../src/partners/api-keys.js';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { keysFile } from '../helpers/partners.js';
 import { gatedImage3d, okRender, until, type GatedImage3d, type Job } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
@@ -46,12 +47,6 @@ async function receiver(): Promise<{ server: Server; url: string; received: Rece
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
 
-function keysFile(partners: Record<string, { key: string; webhook?: { url: string; secret: string } }>): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'vg-keys-')), 'keys.json');
-  writeFileSync(file, JSON.stringify({ partners: Object.fromEntries(Object.entries(partners).map(([id, p]) => [id, { keys: [hashKey(p.key)], ...(p.webhook ? { webhook: p.webhook } : {}) }])) }));
-  return file;
-}
-
 const submit = (gw: TestGateway, key: string) =>
   fetch(`${gw.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async', authorization: `Bearer ${key}` }, body: coffee });
 
@@ -68,8 +63,8 @@ describe('webhooks', () => {
       IMAGE3D_BACKENDS: be.address,
       JOB_STORE_DIR: mkdtempSync(join(tmpdir(), 'vg-jobs-webhooks-')),
       API_KEYS_FILE: keysFile({
-        acme: { key: acme.key, webhook: { url: `${hooks.url}/flaky`, secret: acme.secret } },
-        beta: { key: beta.key, webhook: { url: `${hooks.url}/gone`, secret: beta.secret } },
+        acme: { keys: [acme.key], webhook: { url: `${hooks.url}/flaky`, secret: acme.secret } },
+        beta: { keys: [beta.key], webhook: { url: `${hooks.url}/gone`, secret: beta.secret } },
       }),
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       WEBHOOK_RETRY_DELAYS_S: '0.2,0.2',
@@ -152,8 +147,8 @@ describe('webhook URLs on private networks', () => {
       IMAGE3D_BACKENDS: be.address,
       JOB_STORE_DIR: mkdtempSync(join(tmpdir(), 'vg-jobs-webhooks-')),
       API_KEYS_FILE: keysFile({
-        byAddress: { key: 'vg_by-address', webhook: { url: `http://127.0.0.1:${port}/ok`, secret: secret() } },
-        byName: { key: 'vg_by-name', webhook: { url: `http://localhost:${port}/ok`, secret: secret() } },
+        byAddress: { keys: ['vg_by-address'], webhook: { url: `http://127.0.0.1:${port}/ok`, secret: secret() } },
+        byName: { keys: ['vg_by-name'], webhook: { url: `http://localhost:${port}/ok`, secret: secret() } },
       }),
     });
     try {

@@ -2,46 +2,28 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig, loadKeys } from '../../src/config/load.js';
 import { hashKey } from '../../src/partners/api-keys.js';
-import { closedPort, fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
+import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { jpeg } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { keysFile } from '../helpers/partners.js';
 
 const ACME = 'vg_acme-key-for-tests-0123456789';
 const BETA = 'vg_beta-key-for-tests-0123456789';
 const OLD = 'vg_acme-old-key-revoked-0123456';
-const SLOW = 'vg_slow-key-for-tests-012345678';
 
-function keysFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'vg-keys-')), 'keys.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      partners: {
-        acme: { keys: [hashKey(ACME)], revoked_keys: [hashKey(OLD)], requests_per_second: 3 },
-        beta: { keys: [hashKey(BETA)] },
-        slow: { keys: [hashKey(SLOW)], max_concurrent: 1 },
-      },
-    }),
-  );
-  return file;
-}
+const keys = () => keysFile({ acme: { keys: [ACME], revoked_keys: [OLD] }, beta: { keys: [BETA] } });
 
-describe('API keys and per-partner limits', () => {
+describe('API keys', () => {
   let backend: FakeKeypoint;
   let gw: TestGateway;
   let image: Buffer;
   before(async () => {
     image = await jpeg(96, 96);
-    backend = await fakeKeypoint(async (req) => {
-      // The "slow" partner's calls take a while, so that two of them overlap.
-      if (req.Base?.Client === 'slow') await sleep(400);
-      return ok();
-    });
-    gw = await startGateway({ KEYPOINT_BACKENDS: backend.address, API_KEYS_FILE: keysFile(), RATE_LIMIT_RPS: '100' });
+    backend = await fakeKeypoint(() => ok());
+    gw = await startGateway({ KEYPOINT_BACKENDS: backend.address, API_KEYS_FILE: keys(), RATE_LIMIT_RPS: '100' });
   });
   after(async () => {
     await gw.close();
@@ -90,31 +72,6 @@ describe('API keys and per-partner limits', () => {
       assert.notEqual((await fetch(`${gw.url}${path}`)).status, 401, path);
     }
   });
-
-  test('past its requests per second a partner gets 429 with Retry-After and RateLimit headers; others are not affected', async () => {
-    await sleep(1000); // a fresh window
-    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => post({ 'x-api-key': ACME })));
-    const statuses = answers.map((r) => r.status).sort();
-    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
-    const limited = answers.find((r) => r.status === 429)!;
-    const body = await expectProblem(limited, 429, 'RATE_LIMITED');
-    assert.match(body.message, /More than 3 requests a second/);
-    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
-    assert.equal(limited.headers.get('ratelimit-limit'), '3');
-    assert.equal(limited.headers.get('ratelimit-remaining'), '0');
-    assert.ok(limited.headers.get('ratelimit-reset'));
-    assert.equal((await post({ 'x-api-key': BETA })).status, 200);
-    await sleep(1100);
-    assert.equal((await post({ 'x-api-key': ACME })).status, 200, 'the next second has a new budget');
-  });
-
-  test('past its requests in flight a partner gets 429 TOO_MANY_CONCURRENT_REQUESTS, and its slot comes back', async () => {
-    const first = post({ 'x-api-key': SLOW });
-    await sleep(100);
-    await expectProblem(await post({ 'x-api-key': SLOW }), 429, 'TOO_MANY_CONCURRENT_REQUESTS');
-    assert.equal((await first).status, 200);
-    assert.equal((await post({ 'x-api-key': SLOW })).status, 200);
-  });
 });
 
 test('keys are configured as hashes: a plain key, a bad file or no key at all stops the start naming the variable', () => {
@@ -133,17 +90,4 @@ test('keys are configured as hashes: a plain key, a bad file or no key at all st
   refused({ API_KEYS_FILE: bad('{"partners":{}}') }, /no keys/);
   assert.equal(loadKeys(loadConfig({ API_KEYS: `acme=${hashKey(ACME)}` }))!.verify(ACME)!.toString(), '[object Object]');
   assert.equal(loadKeys(loadConfig({})), undefined, 'off by default');
-});
-
-test('METRICS_PORT serves /metrics on a port of its own, and not on the public one', async () => {
-  const free = await closedPort();
-  const gw = await startGateway({ METRICS_PORT: String(free) });
-  try {
-    assert.equal((await fetch(`${gw.url}/metrics`)).status, 404);
-    const res = await fetch(`http://127.0.0.1:${free}/metrics`);
-    assert.equal(res.status, 200);
-    assert.match(await res.text(), /process_cpu_seconds_total/);
-  } finally {
-    await gw.close();
-  }
 });
