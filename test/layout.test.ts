@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+// test/ mirrors src/ (docs/development.md, "Where a test goes"): the tests of src/a/b.ts are
+// test/a/b.test.ts or test/a/b/*.test.ts.
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Folders of suites that belong to no single source file, and what they cover. */
+const CROSS_CUTTING = new Set(['hostile', 'deploy', 'docs', 'bench', 'scripts', 'helpers', 'backends', 'fixtures']);
+
+/**
+ * Source files (or folders, ending in /) without a test file of their own: each is tested
+ * through the tests named. Keep it short: a file with logic of its own gets its own test.
+ */
+const TESTED_THROUGH: Record<string, string> = {
+  'src/backends/': 'the reference backends, a unit of their own: test/backends/',
+  'src/schemas/': 'every 200 answer of the tests is parsed with them (expectAnswer in test/helpers/gateway.ts); test/openapi.test.ts checks the document they make',
+  'src/app.ts': 'assembles the plugins; every test through startGateway (test/helpers/gateway.ts) builds it',
+  'src/config/schema.ts': 'test/config/load.test.ts (loadConfig parses with it)',
+  'src/input/': 'base64, buffer-pool, image, json-body and zip have their own; the route readers (collect, capture-set, options, read-body) through test/routes/*',
+  'src/jobs/': 'test/jobs/*: jobs.test.ts drives routes, runner, scheduler, idempotency, prefer and metrics through HTTP',
+  'src/cluster/metrics.ts': 'test/cluster/primary.test.ts (/metrics counts for both workers)',
+  'src/limits/concurrency.ts': 'test/plugins/partners.test.ts (requests in flight per partner)',
+  'src/logid.ts': 'test/plugins/request-context.test.ts',
+  'src/partners/api-keys.ts': 'test/plugins/partners.test.ts',
+  'src/plugins/body-parsers.ts': 'test/routes/keypoints/validation.test.ts and test/hostile/bodies.test.ts (JSON and multipart bodies)',
+  'src/plugins/error-handler.ts': 'test/plugins/request-context.test.ts (404, 405, 415 and malformed HTTP) and every expectProblem',
+  'src/plugins/rpc.ts': 'test/rpc/* and every route test (app.rpc)',
+  'src/plugins/stages.ts': 'test/plugins/request-log.test.ts (the time of each stage in the log line)',
+  'src/plugins/tracing.ts': 'test/tracing.test.ts',
+  'src/trace-context.ts': 'test/tracing.test.ts',
+  'src/redis-options.ts': 'test/jobs/redis-store.test.ts and test/plugins/usage.test.ts (real redis-server)',
+  'src/routes/binary-answer.ts': 'test/routes/image3d.test.ts and test/routes/arscan.test.ts (file downloads)',
+  'src/routes/usage.ts': 'test/plugins/usage.test.ts',
+  'src/usage/': 'test/plugins/usage.test.ts (disk and Redis stores, through replicas and workers)',
+  'src/rpc/': 'backend, connection, instance-health and pool have their own; the client, transport, interceptors, reply checks and errors through test/rpc/* and test/routes/keypoints/faults.test.ts, test/hostile/backends.test.ts',
+};
+
+const walk = (dir: string): string[] =>
+  readdirSync(join(root, dir)).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(join(root, path)).isDirectory() ? walk(path) : [path];
+  });
+
+const sources = walk('src').filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+const tests = walk('test').filter((f) => f.endsWith('.test.ts'));
+const hasTests = (dir: string) => existsSync(join(root, dir)) && walk(dir).some((f) => f.endsWith('.test.ts'));
+const mirrored = (source: string) => {
+  const base = `test/${source.slice('src/'.length, -'.ts'.length)}`;
+  return existsSync(join(root, `${base}.test.ts`)) || hasTests(base);
+};
+const allowedBy = (source: string) => Object.keys(TESTED_THROUGH).find((k) => (k.endsWith('/') ? source.startsWith(k) : source === k));
+
+test('every source file has its mirror test file, or is listed with the tests that cover it', () => {
+  const missing = sources.filter((s) => !mirrored(s) && !allowedBy(s));
+  assert.deepEqual(missing, [], 'add test/<path>.test.ts for each, or (tested through another file) list it in TESTED_THROUGH with why');
+});
+
+test('every file listed as tested through others exists and still has no test of its own', () => {
+  for (const listed of Object.keys(TESTED_THROUGH)) {
+    assert.ok(existsSync(join(root, listed)), `${listed} is gone: take it off the list`);
+    if (!listed.endsWith('/')) assert.ok(!mirrored(listed), `${listed} has its own test now: take it off the list`);
+  }
+});
+
+test('every test file outside the cross-cutting folders mirrors a source file', () => {
+  const strays = tests.filter((t) => {
+    const path = relative('test', t);
+    if (path === 'layout.test.ts' || CROSS_CUTTING.has(path.split('/')[0]!)) return false;
+    // test/a/b.test.ts mirrors src/a/b.ts; test/a/b/c.test.ts mirrors src/a/b.ts or src/a/b/c.ts.
+    const base = path.slice(0, -'.test.ts'.length);
+    return !existsSync(join(root, 'src', `${base}.ts`)) && !existsSync(join(root, 'src', `${base.split('/').slice(0, -1).join('/')}.ts`));
+  });
+  assert.deepEqual(strays, [], 'name a test after the source file it tests, or put a cross-cutting suite in a folder named for it');
+});
