@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import cluster from 'node:cluster';
 import pino from 'pino';
 import { buildApp } from './app.js';
-import { launchReferenceBackend } from './reference-backends.js';
+import { launchReferenceBackend, ReferenceBackendsMissing, type LaunchedBackend } from './reference-backends.js';
 import { runPrimary, STOP_SIGNALS } from './cluster/primary.js';
 import { ConfigError, loadConfig, loadKeys } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -36,7 +36,14 @@ if (cluster.isWorker) {
 } else {
   for (const backend of Object.values(config.backends)) {
     if (backend.instances) continue;
-    const ref = await launchReferenceBackend(backend);
+    let ref: LaunchedBackend;
+    try {
+      ref = await launchReferenceBackend(backend);
+    } catch (err) {
+      if (!(err instanceof ReferenceBackendsMissing)) throw err;
+      console.error(err.message);
+      process.exit(1);
+    }
     references.push({ name: backend.name, port: ref.port, stop: () => ref.child.kill('SIGTERM') });
     backend.instances = [{ host: '127.0.0.1', port: ref.port }];
     backend.reference = true;

@@ -8,7 +8,7 @@ import { bytes, milliseconds, readRepoFile as read, repoPath } from '../helpers/
 
 interface Service {
   image?: string;
-  build?: unknown;
+  build?: { context: string; target: string };
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -133,16 +133,41 @@ test('docker-compose.yml: Redis keeps jobs (noeviction, append-only) within its 
   assert.ok(bytes(option('maxmemory')!) < bytes(services.redis!.deploy!.resources!.limits!.memory!), 'maxmemory under the container limit');
 });
 
+/** The Dockerfile's stages by name, each its lines up to the next FROM. */
+function dockerStages(): Map<string, string> {
+  const stages = new Map<string, string>();
+  for (const stage of read('Dockerfile').split(/^(?=FROM )/m).slice(1)) stages.set(/^FROM \S+ AS (\S+)$/m.exec(stage)![1]!, stage);
+  return stages;
+}
+
 test('Dockerfile: multi-stage, production dependencies only, not root, started as npm start does', () => {
-  const dockerfile = read('Dockerfile');
-  assert.equal(dockerfile.match(/^FROM /gm)!.length, 2);
-  assert.match(dockerfile, /npm ci --omit=dev/);
-  assert.match(dockerfile, /^USER node$/m);
+  const stages = dockerStages();
+  assert.deepEqual([...stages.keys()], ['build', 'reference-backends', 'gateway'], 'the gateway last: the default target');
+  const gateway = stages.get('gateway')!;
+  // The gateway's production install leaves the reference backends' workspace and packages out
+  // (test/deploy/packages.test.ts runs that install); their image installs them.
+  assert.match(gateway, /^RUN npm ci --omit=dev --workspaces=false /m);
+  assert.doesNotMatch(gateway, /src\/backends|dist\/backends/);
+  assert.match(stages.get('reference-backends')!, /^COPY src\/backends\/package\.json /m);
+  assert.match(stages.get('reference-backends')!, /^RUN npm ci --omit=dev --no-audit/m);
+  for (const name of ['gateway', 'reference-backends']) assert.match(stages.get(name)!, /^USER node$/m, `${name}: not root`);
   // The node user can write its jobs where JOB_STORE_DIR says by default.
-  const jobs = /^ENV JOB_STORE_DIR=(\S+)$/m.exec(dockerfile)![1]!;
-  const owned = /^RUN mkdir -p (\S+) && chown node:node \1$/m.exec(dockerfile)![1]!;
+  const jobs = /^ENV JOB_STORE_DIR=(\S+)$/m.exec(gateway)![1]!;
+  const owned = /^RUN mkdir -p (\S+) && chown node:node \1$/m.exec(gateway)![1]!;
   assert.ok(jobs.startsWith(`${owned}/`), `${jobs} is inside ${owned}`);
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-  const started = /^CMD \["node", (.*)\]$/m.exec(dockerfile)![1]!.replace(/"/g, '').split(', ').join(' ');
+  const started = /^CMD \["node", (.*)\]$/m.exec(gateway)![1]!.replace(/"/g, '').split(', ').join(' ');
   assert.equal(`exec node ${started}`, pkg.scripts.start);
+});
+
+test('docker-compose.yml: the gateway and the reference backends each built from their own target', () => {
+  const stages = dockerStages();
+  assert.deepEqual(services.gateway!.build, { context: '.', target: 'gateway' });
+  // The backends' commands run dist/backends/<name>/main.js: all of dist is in their image.
+  assert.match(stages.get('reference-backends')!, /^COPY --from=build \/app\/dist \.\/dist$/m);
+  for (const backend of ['keypoint', 'image3d', 'arscan']) {
+    const service = services[backend]!;
+    assert.deepEqual(service.build, { context: '.', target: 'reference-backends' }, backend);
+    assert.notEqual(service.image, services.gateway!.image, `${backend}: not the gateway's image`);
+  }
 });
