@@ -19,7 +19,6 @@ const CROSS_CUTTING = new Set(['architecture', 'hostile', 'deploy', 'docs', 'ben
 const TESTED_THROUGH: Record<string, string> = {
   'src/backends/': 'the reference backends, a unit of their own: test/backends/',
   'src/schemas/': 'every 200 answer of the tests is parsed with them (expectAnswer in test/helpers/gateway.ts); test/openapi.test.ts checks the document they make',
-  'src/reference-backends.ts': 'test/server.test.ts (the server starts the reference backends) and test/backends/',
   'src/shared/': 'the Thrift server and zip writer the reference backends and the fake backends (test/helpers/fake-backends.ts) share: every test with a backend',
   'src/app.ts': 'assembles the plugins; every test through startGateway (test/helpers/gateway.ts) builds it',
   'src/config/schema.ts': 'test/config/load.test.ts (loadConfig parses with it)',
