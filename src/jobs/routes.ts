@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PARTNER_ERRORS, type ErrorCode } from '../errors.js';
-import { parseOptions } from '../input/options.js';
+import { parseOptions, queryOptions } from '../input/options.js';
 import { ArscanJsonAnswer } from '../schemas/arscan.js';
 import { Image3dJsonAnswer } from '../schemas/image3d.js';
 import { BINARY } from '../schemas/image-request.js';
@@ -121,7 +121,7 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
       },
     },
     async (request) => {
-      const query = parseOptions(JobListQuery, { text: request.query as Record<string, unknown> });
+      const query = parseOptions(JobListQuery, { text: queryOptions(request.query) });
       return service.list(request.partner, query);
     },
   );

@@ -57,7 +57,7 @@ export function toApiError(err: unknown, request: FastifyRequest): ApiError {
 /** A cause for the request's log line: with what a backend said, already cut and escaped (see RpcError). */
 const causeText = (cause: Error) => (cause instanceof RpcError && cause.said ? `${cause.message}: ${cause.said}` : cause.message);
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
+function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
   // A body too slow to wait for is not drained either: its connection closes after the answer.
   if (err.code === 'REQUEST_TIMEOUT') reply.header('connection', 'close');
   else if (!request.raw.complete) drainThenClose(request, reply);

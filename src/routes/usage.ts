@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError, PARTNER_ERRORS } from '../errors.js';
-import { parseOptions } from '../input/options.js';
+import { parseOptions, queryOptions } from '../input/options.js';
 import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import { MAX_USAGE_DAYS, UsageAnswer, UsageQuery } from '../schemas/usage.js';
@@ -23,7 +23,7 @@ const usageRoute: FastifyPluginAsync = async (app) => {
       },
     },
     async (request): Promise<UsageAnswer> => {
-      const query = parseOptions(UsageQuery, { text: request.query as Record<string, unknown> });
+      const query = parseOptions(UsageQuery, { text: queryOptions(request.query) });
       const from = query.from ?? utcDate(Date.now());
       const to = query.to ?? from;
       // Counted before any list of days is made: a range of centuries must cost nothing.

@@ -160,6 +160,11 @@ describe('jobs on the embedded store', () => {
     await expectProblem(await fetch(`${gw.url}/v1/jobs?cursor=nonsense`), 400, 'INVALID_ARGUMENT');
   });
 
+  test('the list: a query parameter given twice is refused as on the other routes (it was "status" must be one of ...)', async () => {
+    const problem = await expectProblem(await fetch(`${gw.url}/v1/jobs?status=failed&status=failed`), 400, 'INVALID_ARGUMENT');
+    assert.match(problem.message, /^Query parameter "status" is given more than once\.$/);
+  });
+
   test('events: one status event per change, keep-alive comments, closed after the final state; resumed with Last-Event-ID', async () => {
     const job = await accepted(await submit(gw));
     const res = await fetch(`${gw.url}/v1/jobs/${job.id}/events`);

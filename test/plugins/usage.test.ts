@@ -114,6 +114,13 @@ test('usage: a range must run forwards and span at most 366 days, and a range of
   await expectProblem(await fetch(`${gw.url}/v1/usage`), 401, 'UNAUTHENTICATED');
 });
 
+test('usage: a query parameter given twice is refused as on the other routes (it was "from" Invalid input: expected string, received array)', async (t) => {
+  const gw = await startGateway({ API_KEYS });
+  t.after(() => gw.close());
+  const res = await fetch(`${gw.url}/v1/usage?from=2026-11-28&from=2026-11-28`, { headers: { 'x-api-key': ACME } });
+  assert.match((await expectProblem(res, 400, 'INVALID_ARGUMENT')).message, /^Query parameter "from" is given more than once\.$/);
+});
+
 test('usage through two replicas sharing Redis: every figure of a known mix from two partners', { skip: requireTool('redis-server', 'redis-server') }, async (t) => {
   const redis = await startRedis();
   t.after(() => redis.stop());
