@@ -3,7 +3,12 @@
 // ceiling and a direct Thrift floor, drives each with wrk at fixed concurrency, and prints one
 // table with every figure beside its reference; bench/results/latest.json gets the same.
 // `--smoke` is the few-second run the tests make; `--seconds N` sets each run's length;
-// `--only REGEX` keeps the runs whose names match; `--profile` writes the gateway's CPU profile (node --cpu-prof) to bench/results/profile/.
+// `--only REGEX` keeps the runs whose names match; `--profile` writes the gateway's CPU profile (node --cpu-prof) to bench/results/profile/
+// (`npx tsx bench/profile-summary.ts FILE` sums it up). `--against DIR` also starts the gateway
+// of another checkout (a `git worktree` of the commit before a change, say) and runs each of
+// its gateway runs there, marked "[against]", at the same time as the same run here, `--rounds N`
+// times over: a change's effect on CPU ms per request, measured beside its base under the same
+// load from whatever else the machine runs.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +27,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     only: { type: 'string' },
     workers: { type: 'string' },
+    against: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const smoke = args.smoke;
@@ -99,8 +106,8 @@ const bodies = {
 };
 
 // ---- processes ----
-function start(file: string, argv: string[], env: Record<string, string>, ready: RegExp, nodeFlags: string[] = []): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, file), ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(file: string, argv: string[], env: Record<string, string>, ready: RegExp, nodeFlags: string[] = [], cwd = root): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(cwd, file), ...argv], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -128,7 +135,7 @@ const backendPort = async (name: string) => {
 const [keypoint, image3d, arscan] = await Promise.all(['keypoint', 'image3d', 'arscan'].map(backendPort));
 const [keypointPort, image3dPort, arscanPort] = [keypoint!.port, image3d!.port, arscan!.port];
 /** The gateway as `npm start` runs it, against the replay backends, with `workers` processes. */
-const startGateway = (workers: number, profile = false) =>
+const startGateway = (workers: number, profile = false, cwd = root) =>
   start(
     'src/server.ts',
     [],
@@ -146,21 +153,26 @@ const startGateway = (workers: number, profile = false) =>
     },
     /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
     ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
+    cwd,
   );
 const gateway = await startGateway(1, args.profile);
 const gatewayUrl = gateway.match[1]!;
+const against = args.against ? await startGateway(1, false, args.against) : undefined;
 
 // One real request per route computes the answers the backends then repeat; the keypoint
 // answer is also what the ceiling sends back, so both answer the same bytes.
-async function once(path: string, b: Body): Promise<Buffer> {
-  const res = await fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': b.type }, body: readFileSync(b.file) });
+async function once(base: string, path: string, b: Body): Promise<Buffer> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': b.type }, body: readFileSync(b.file) });
   const out = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) throw new Error(`warm-up ${path}: ${res.status} ${out.toString().slice(0, 300)}`);
   return out;
 }
-writeFileSync(join(work, 'answer.json'), await once('/v1/keypoints', bodies.kpRaw));
-await once('/v1/image3d/videos?duration_ms=1000', bodies.i3dRaw);
-await once('/v1/arscan/models', bodies.arRaw);
+writeFileSync(join(work, 'answer.json'), await once(gatewayUrl, '/v1/keypoints', bodies.kpRaw));
+for (const base of [gatewayUrl, ...(against ? [against.match[1]!] : [])]) {
+  if (base !== gatewayUrl) await once(base, '/v1/keypoints', bodies.kpRaw);
+  await once(base, '/v1/image3d/videos?duration_ms=1000', bodies.i3dRaw);
+  await once(base, '/v1/arscan/models', bodies.arRaw);
+}
 const ceiling = await start('bench/ceiling.ts', [], { FIXED_ANSWER_FILE: join(work, 'answer.json') }, /ceiling listening on port (\d+)/);
 const ceilingUrl = `http://127.0.0.1:${ceiling.match[1]}`;
 
@@ -246,25 +258,41 @@ console.error(`bench: ${seconds} s per run; keypoint JPEG ${(keypointJpeg.length
 const results: Result[] = [];
 const only = args.only ? new RegExp(args.only) : undefined;
 const wanted = (name: string) => !only || only.test(name);
+/**
+ * A run on the gateway, with `--against` also on the other checkout's gateway at the same
+ * time, `--rounds` times over (the results keep every round; the table's ratios use the last).
+ */
+async function gatewayRun(name: string, path: string, b: Body, connections: number, opts: Parameters<typeof wrk>[5] = {}): Promise<void> {
+  const { reference: _, ...alone } = opts;
+  for (let round = 0; round < Number(args.rounds); round++) {
+    // Both at once, so that both share whatever else the machine is doing in that minute.
+    const [there, here] = await Promise.all([
+      against ? wrk(`${name} [against]`, `${against.match[1]}${path}`, b, connections, against.child.pid!, alone) : undefined,
+      wrk(name, `${gatewayUrl}${path}`, b, connections, gw, opts),
+    ]);
+    if (there) results.push(there);
+    results.push(here);
+  }
+}
 const FLOOR = 'floor: keypoint Detect over Thrift to the replay backend, no HTTP';
 if (wanted(FLOOR)) results.push(await floor(FLOOR, keypointPort, KP));
 // The second reference: the Node reference backend itself in its precomputed mode.
 const NODE_FLOOR = 'floor: keypoint Detect over Thrift to the Node reference backend (precomputed), no HTTP';
 if (wanted(NODE_FLOOR)) results.push(await floor(NODE_FLOOR, keypoint!.upstream, KP));
 if (wanted('ceiling: raw JPEG')) results.push(await wrk('ceiling: raw JPEG', `${ceilingUrl}/raw`, bodies.kpRaw, KP, ce));
-if (wanted('keypoints raw JPEG')) results.push(await wrk('keypoints raw JPEG', `${gatewayUrl}/v1/keypoints`, bodies.kpRaw, KP, gw, { reference: 'ceiling: raw JPEG' }));
+if (wanted('keypoints raw JPEG')) await gatewayRun('keypoints raw JPEG', `/v1/keypoints`, bodies.kpRaw, KP, { reference: 'ceiling: raw JPEG' });
 if (wanted('ceiling: multipart JPEG')) results.push(await wrk('ceiling: multipart JPEG', `${ceilingUrl}/multipart`, bodies.kpMultipart, KP, ce));
-if (wanted('keypoints multipart JPEG')) results.push(await wrk('keypoints multipart JPEG', `${gatewayUrl}/v1/keypoints`, bodies.kpMultipart, KP, gw, { reference: 'ceiling: multipart JPEG' }));
+if (wanted('keypoints multipart JPEG')) await gatewayRun('keypoints multipart JPEG', `/v1/keypoints`, bodies.kpMultipart, KP, { reference: 'ceiling: multipart JPEG' });
 if (wanted('ceiling: plain Fastify JSON, base64 JPEG')) results.push(await wrk('ceiling: plain Fastify JSON, base64 JPEG', `${ceilingUrl}/json`, bodies.kpJson, KP, ce));
 if (wanted('ceiling: gateway JSON path, base64 JPEG')) results.push(await wrk('ceiling: gateway JSON path, base64 JPEG', `${ceilingUrl}/json-from-bytes`, bodies.kpJson, KP, ce, { reference: 'ceiling: plain Fastify JSON, base64 JPEG' }));
-if (wanted('keypoints base64 JSON')) results.push(await wrk('keypoints base64 JSON', `${gatewayUrl}/v1/keypoints`, bodies.kpJson, KP, gw, { reference: 'ceiling: plain Fastify JSON, base64 JPEG' }));
+if (wanted('keypoints base64 JSON')) await gatewayRun('keypoints base64 JSON', `/v1/keypoints`, bodies.kpJson, KP, { reference: 'ceiling: plain Fastify JSON, base64 JPEG' });
 if (wanted('ceiling: raw 1 MB JPEG')) results.push(await wrk('ceiling: raw 1 MB JPEG', `${ceilingUrl}/raw`, bodies.i3dRaw, 8, ce));
-if (wanted('image3d raw 1 MB JPEG')) results.push(await wrk('image3d raw 1 MB JPEG', `${gatewayUrl}/v1/image3d/videos?duration_ms=1000`, bodies.i3dRaw, 8, gw, { reference: 'ceiling: raw 1 MB JPEG' }));
+if (wanted('image3d raw 1 MB JPEG')) await gatewayRun('image3d raw 1 MB JPEG', `/v1/image3d/videos?duration_ms=1000`, bodies.i3dRaw, 8, { reference: 'ceiling: raw 1 MB JPEG' });
 const setLabel = `${(captureZip.length / MiB).toFixed(0)} MB`;
 if (wanted(`ceiling: raw ${setLabel} zip`)) results.push(await wrk(`ceiling: raw ${setLabel} zip`, `${ceilingUrl}/raw`, bodies.arRaw, AR, ce, { memory: true }));
-if (wanted(`arscan raw ${setLabel} zip`)) results.push(await wrk(`arscan raw ${setLabel} zip`, `${gatewayUrl}/v1/arscan/models`, bodies.arRaw, AR, gw, { memory: true, reference: `ceiling: raw ${setLabel} zip` }));
-if (wanted(`arscan multipart ${setLabel} zip`)) results.push(await wrk(`arscan multipart ${setLabel} zip`, `${gatewayUrl}/v1/arscan/models`, bodies.arMultipart, AR, gw, { memory: true, reference: `ceiling: raw ${setLabel} zip` }));
-if (wanted(`arscan base64 JSON ${setLabel} zip`)) results.push(await wrk(`arscan base64 JSON ${setLabel} zip`, `${gatewayUrl}/v1/arscan/models`, bodies.arJson, AR, gw, { memory: true, reference: `ceiling: raw ${setLabel} zip` }));
+if (wanted(`arscan raw ${setLabel} zip`)) await gatewayRun(`arscan raw ${setLabel} zip`, `/v1/arscan/models`, bodies.arRaw, AR, { memory: true, reference: `ceiling: raw ${setLabel} zip` });
+if (wanted(`arscan multipart ${setLabel} zip`)) await gatewayRun(`arscan multipart ${setLabel} zip`, `/v1/arscan/models`, bodies.arMultipart, AR, { memory: true, reference: `ceiling: raw ${setLabel} zip` });
+if (wanted(`arscan base64 JSON ${setLabel} zip`)) await gatewayRun(`arscan base64 JSON ${setLabel} zip`, `/v1/arscan/models`, bodies.arJson, AR, { memory: true, reference: `ceiling: raw ${setLabel} zip` });
 
 // The longest synchronous step for a big payload: one request at a time, so that the event
 // loop's delay is the gateway's own and not the CPU it shares with the load under way.
@@ -273,7 +301,7 @@ const oneRef = `ceiling: raw ${setLabel} zip, one at a time`;
 if (wanted(oneRef)) results.push(await wrk(oneRef, `${ceilingUrl}/raw`, bodies.arRaw, 1, ce));
 for (const [form, b] of [['raw', bodies.arRaw], ['multipart', bodies.arMultipart], ['base64 JSON', bodies.arJson]] as const) {
   const name = `arscan ${form} ${setLabel} zip, one at a time`;
-  if (wanted(name)) results.push(await wrk(name, `${gatewayUrl}/v1/arscan/models`, b, 1, gw, { reference: oneRef }));
+  if (wanted(name)) await gatewayRun(name, `/v1/arscan/models`, b, 1, { reference: oneRef });
 }
 
 // ---- every core: raw keypoints with 1, 2, 4 ... gateway processes (--workers 1,2,4) ----
@@ -340,6 +368,18 @@ const targets = [
 table.push('', '| target | figure | limit | met |', '|---|---|---|---|', ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.limit} | ${t.met ? 'yes' : 'NO'} |`));
 if (workerCounts.length > 1 && !workerCounts.slice(1).some((n) => n <= cpus().length - 2)) {
   table.push('', `WORKERS scaling has no target here: ${cpus().length} cores leave ${Math.max(0, cpus().length - 2)} for gateway workers once wrk and the backend have theirs.`);
+}
+// --against: each run beside its base, as the median over the rounds of this run's figure ÷ the base's.
+if (against) {
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  table.push('', `Against ${args.against}, median over ${args.rounds} round(s) of (this ÷ against):`, '', '| run | CPU ms/req here | against | CPU ms/req ratio | req/s ratio |', '|---|---|---|---|---|');
+  for (const name of new Set(results.filter((r) => r.name.endsWith(' [against]')).map((r) => r.name.slice(0, -' [against]'.length)))) {
+    const here = results.filter((r) => r.name === name);
+    const base = results.filter((r) => r.name === `${name} [against]`);
+    const pairs = here.map((r, i) => [r, base[i]!] as const);
+    const cpu = (rs: readonly Result[]) => median(rs.map((r) => r.cpu_ms_per_request!));
+    table.push(`| ${name} | ${cpu(here).toFixed(2)} | ${cpu(base).toFixed(2)} | ${median(pairs.map(([r, b]) => r.cpu_ms_per_request! / b.cpu_ms_per_request!)).toFixed(3)} | ${median(pairs.map(([r, b]) => r.rps / b.rps)).toFixed(3)} |`);
+  }
 }
 console.log(table.join('\n'));
 
