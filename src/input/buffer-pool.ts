@@ -26,12 +26,13 @@ export class BufferPool {
   /**
    * A buffer of `size` bytes, and the function that gives it back. The smallest idle buffer
    * that fits is taken, when it is not more than a quarter larger than the size rounded up to
-   * a whole MiB (a 200 MB buffer is not held for a 2 MB body); otherwise a new one of that
-   * rounded size.
+   * a whole MiB, or to 64 KiB under a MiB (a 200 MB buffer is not held for a 2 MB body, nor
+   * a MiB for a 100 KB photo); otherwise a new one of that rounded size.
    */
   lease(size: number): { buffer: Buffer; release(): void } {
     if (size < this.minBytes) return { buffer: Buffer.allocUnsafe(size), release: () => undefined };
-    const rounded = Math.ceil(size / MiB) * MiB;
+    const unit = size < MiB ? 64 * KiB : MiB;
+    const rounded = Math.ceil(size / unit) * unit;
     const at = this.idle.findIndex((e) => e.buffer.length >= size && e.buffer.length <= rounded * 1.25);
     let whole: Buffer;
     if (at >= 0) {
@@ -76,4 +77,5 @@ export class BufferPool {
   }
 }
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
