@@ -215,15 +215,23 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   const rssBefore = rssMiB(pid);
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(pid))), 20);
-  const cpuBefore = cpuMs(pid);
-  const { stdout: out } = await run('wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
-    env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
-  });
+  let cpuBefore = cpuMs(pid);
+  let w: { requests: number; duration_us: number; p50_us: number; p99_us: number; non2xx: number; socket_errors: number };
+  // A run that got no answer in its time (a 1 s smoke run of a 2 MB upload on a machine busy
+  // with other work) measured nothing: it runs again, twice as long each time.
+  for (let runSeconds = seconds; ; runSeconds *= 2) {
+    const { stdout: out } = await run('wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${runSeconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
+      env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
+    });
+    const line = /BENCH_JSON (.*)/.exec(out);
+    if (!line) throw new Error(`wrk printed no result: ${out}`);
+    w = JSON.parse(line[1]!) as typeof w;
+    if (w.requests > 0 || runSeconds >= 8 * seconds) break;
+    process.stderr.write(`  ${name}: no answer in ${runSeconds} s, again for ${2 * runSeconds} s\n`);
+    cpuBefore = cpuMs(pid);
+  }
   const cpu = cpuMs(pid) - cpuBefore;
   clearInterval(sampler);
-  const line = /BENCH_JSON (.*)/.exec(out);
-  if (!line) throw new Error(`wrk printed no result: ${out}`);
-  const w = JSON.parse(line[1]!) as { requests: number; duration_us: number; p50_us: number; p99_us: number; non2xx: number; socket_errors: number };
   const result: Result = {
     name,
     rps: w.requests / (w.duration_us / 1e6),
