@@ -52,6 +52,11 @@ export class BodyGuard implements BodyMeter {
     }
   }
 
+  /** Body bytes its readers have taken so far (usage counts a chunked body by them). */
+  get bytes(): number {
+    return this.received;
+  }
+
   /** Bytes taken from the in-flight budget so far, to give back when the request ends. */
   get reserved(): number {
     return this.given;

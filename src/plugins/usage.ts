@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
-import { bytesOf } from '../limits/body.js';
+import { bytesOf, contentLength } from '../limits/body.js';
 import { isPartnerRoute } from '../partners/identity.js';
 import { REDIS_OPTIONS } from '../redis-options.js';
 import type { UsageRow } from '../usage/counts.js';
@@ -23,7 +23,7 @@ const NOT_COUNTED = new Set(['/v1/usage']);
 
 /**
  * Usage for billing: per partner, partner route and UTC day, requests by outcome (2xx, 4xx:
- * the partner's own fault, 5xx: ours), bytes in (Content-Length) and out, images the backends
+ * the partner's own fault, 5xx: ours), bytes in and out, images the backends
  * processed, backend time and jobs submitted. Kept in Redis with REDIS_URL (shared by every
  * replica), else on local disk (USAGE_DIR), and written once a second, not per request.
  */
@@ -62,7 +62,8 @@ export default fp<{ config: Config }>(
         succeeded: status < 400 ? 1 : 0,
         client_errors: status >= 400 && status < 500 ? 1 : 0,
         server_errors: status >= 500 ? 1 : 0,
-        bytes_in: bytesOf(request.headers['content-length']),
+        // A chunked body has no Content-Length: the body guard counted its bytes as they were read.
+        bytes_in: contentLength(request) ?? request.bodyGuard?.bytes ?? 0,
         bytes_out: bytesOf(reply.getHeader('content-length')),
         images: request.imagesProcessed,
         backend_ms: Math.round(request.stages.ms.rpc ?? 0),
@@ -71,5 +72,5 @@ export default fp<{ config: Config }>(
     });
     app.addHook('onClose', async () => recorder.close());
   },
-  { name: 'usage', dependencies: ['stages', 'partners', 'request-context'] },
+  { name: 'usage', dependencies: ['stages', 'partners', 'request-context', 'body-guard'] },
 );

@@ -100,6 +100,25 @@ test('usage counts what each partner was served, and a partner sees only its own
   assert.deepEqual(withoutBackendMs((await usageOf(gw, BETA)).days[0]!.routes['/v1/keypoints']), expected(beta));
 });
 
+test('usage: a chunked upload (no Content-Length) counts the bytes sent, not 0', async (t) => {
+  const backend = await fakeKeypoint(() => ok());
+  t.after(() => backend.close());
+  const gw = await startGateway({ KEYPOINT_BACKENDS: backend.address, API_KEYS });
+  t.after(() => gw.close());
+  const json = Buffer.from(JSON.stringify({ image: coffee.toString('base64') }));
+  const sent: Sent[] = [];
+  for (const [type, body] of [['image/png', coffee], ['application/json', json]] as const) {
+    // A stream body: fetch sends it chunked, in the three pieces given.
+    const third = Math.ceil(body.length / 3);
+    const pieces = [body.subarray(0, third), body.subarray(third, 2 * third), body.subarray(2 * third)];
+    const stream = new ReadableStream<Uint8Array>({ pull: (c) => void (pieces.length ? c.enqueue(pieces.shift()!) : c.close()) });
+    const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': type, 'x-api-key': ACME }, body: stream, duplex: 'half' } as RequestInit);
+    sent.push({ status: res.status, bytesIn: body.length, bytesOut: (await res.arrayBuffer()).byteLength });
+  }
+  assert.deepEqual(sent.map((s) => s.status), [200, 200]);
+  assert.deepEqual(withoutBackendMs((await usageOf(gw, ACME)).days[0]!.routes['/v1/keypoints']), expected(sent));
+});
+
 test('usage: a range must run forwards and span at most 366 days, and a range of centuries is refused at once', async (t) => {
   const gw = await startGateway({ API_KEYS });
   t.after(() => gw.close());
