@@ -567,7 +567,7 @@ export interface components {
           };
         }[];
     };
-    /** @description `requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); `bytes_in` (the request body: its Content-Length, or the bytes read of a chunked one) and `bytes_out`; `images` processed by the backends; `backend_ms`, time in backend calls; `jobs` submitted. */
+    /** @description `requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); `bytes_in` (the request body: its Content-Length, or the bytes read of a chunked one) and `bytes_out`; `images` processed by the backends and `backend_ms`, time in backend calls (for a job, on the day its call ended); `jobs` submitted. */
     UsageCounts: {
       requests: number;
       succeeded: number;

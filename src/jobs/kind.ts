@@ -12,6 +12,8 @@ import type { JobKindName } from './job.js';
 export interface JobKind<Input = unknown, Output = unknown> {
   name: JobKindName;
   backend: BackendName;
+  /** The route that serves it (and submits its jobs): a job's usage counts there. */
+  route: string;
   /** The backend call, with the request's (or the job's) call context. */
   run(rpc: RpcClient, input: Input, ctx: CallContext): Promise<Output>;
   /** The synchronous answer; `logid` is the submitting request's. */

@@ -70,7 +70,16 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
       const instances = app.rpc.snapshot().filter((i) => i.backend === backend).length;
       return Math.max(1, instances) * config.backends[backend].maxConnections;
     };
-    const runner: RunnerDeps = { store, blobs, rpc: app.rpc, kinds, config: config.jobs, log: app.log, finished: (job) => metrics.finished(job) };
+    const runner: RunnerDeps = {
+      store,
+      blobs,
+      rpc: app.rpc,
+      kinds,
+      config: config.jobs,
+      log: app.log,
+      finished: (job) => metrics.finished(job),
+      used: (partner, route, counts) => app.usage.count(partner, route, counts),
+    };
     const queue: JobQueue = redisStore
       ? new BullQueue({ ...runner, capacity, redisUrl: config.redisUrl!, role: config.jobs.role, lockMs: config.jobs.lockMs, redis: redisStore.client })
       : new EmbeddedQueue({ ...runner, capacity });
@@ -179,5 +188,5 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
 
     await app.register(jobRoutes, { keepAliveS: config.jobs.eventsKeepAliveS });
   },
-  { name: 'jobs', dependencies: ['rpc', 'metrics', 'partners', 'request-context'] },
+  { name: 'jobs', dependencies: ['rpc', 'metrics', 'partners', 'request-context', 'usage'] },
 );

@@ -8,6 +8,7 @@ import { apiErrorFromRpc } from '../rpc-to-http.js';
 import type { BlobStore } from './blob-store.js';
 import { isFinal, type JobKindName, type JobRecord } from './job.js';
 import type { JobKind } from './kind.js';
+import { StageClock } from '../stage-clock.js';
 import { spanContextOf } from '../trace-context.js';
 import { pack, unpack } from './pack.js';
 import type { JobStore } from './store.js';
@@ -24,6 +25,8 @@ export interface RunnerDeps {
   log: FastifyBaseLogger;
   /** A job reached a final state by running (not by cancel or expiry). */
   finished(job: JobRecord): void;
+  /** A run's backend call ended (however): its time, and the images it processed, for the partner's usage on the job's route. */
+  used(partner: string, route: string, counts: { backend_ms: number; images: number }): void;
 }
 
 /**
@@ -54,6 +57,10 @@ async function run(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Pr
     await store.save(job);
     const input = await blobs.get(inputKey(job.id));
     if (!input) throw new ApiError('INTERNAL_ERROR', 'The job\'s stored input is missing.');
+    const kind = kinds.get(job.kind)!;
+    // The submitting request was counted when it was answered; the run's backend time and images count now.
+    const clock = new StageClock();
+    let images = 0;
     const ctx: CallContext = {
       logid: job.logid,
       clientAddr: job.client_addr,
@@ -61,8 +68,15 @@ async function run(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Pr
       ...(job.traceparent ? { traceparent: job.traceparent } : {}),
       log: jobLog,
       signal,
+      stage: (stage) => clock.enter(stage),
+      processed: (n) => (images += n),
     };
-    const output = await kinds.get(job.kind)!.run(rpc, unpack(input), ctx);
+    let output: unknown;
+    try {
+      output = await kind.run(rpc, unpack(input), ctx);
+    } finally {
+      deps.used(job.partner, kind.route, { backend_ms: Math.round(clock.end().rpc ?? 0), images });
+    }
     if (signal.aborted) return;
     await blobs.put(resultKey(job.id), pack(output));
     outcome = { status: 'succeeded', error: null };

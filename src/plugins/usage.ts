@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { bytesOf, contentLength } from '../limits/body.js';
 import { isPartnerRoute } from '../partners/identity.js';
 import { REDIS_OPTIONS } from '../redis-options.js';
-import type { UsageRow } from '../usage/counts.js';
+import type { UsageCounts, UsageRow } from '../usage/counts.js';
 import { DiskUsageStore } from '../usage/disk-store.js';
 import { UsageRecorder } from '../usage/recorder.js';
 import { RedisUsageStore } from '../usage/redis-store.js';
@@ -14,6 +14,8 @@ declare module 'fastify' {
     usage: {
       /** Rows from `from` to `to` (UTC dates), of one partner or all; this process's counts written first. */
       read(from: string, to: string, partner?: string): Promise<UsageRow[]>;
+      /** Adds figures of work done outside a request (a job's run) to today's (UTC) counts. */
+      count(partner: string, route: string, counts: Partial<UsageCounts>): void;
     };
   }
 }
@@ -24,7 +26,7 @@ const NOT_COUNTED = new Set(['/v1/usage']);
 /**
  * Usage for billing: per partner, partner route and UTC day, requests by outcome (2xx, 4xx:
  * the partner's own fault, 5xx: ours), bytes in and out, images the backends
- * processed, backend time and jobs submitted. Kept in Redis with REDIS_URL (shared by every
+ * processed, backend time (a job's run included, see jobs/runner.ts) and jobs submitted. Kept in Redis with REDIS_URL (shared by every
  * replica), else on local disk (USAGE_DIR), and written once a second, not per request.
  */
 export default fp<{ config: Config }>(
@@ -51,6 +53,7 @@ export default fp<{ config: Config }>(
         await flush().catch(() => undefined);
         return store.read(from, to, partner);
       },
+      count: (partner: string, route: string, counts: Partial<UsageCounts>) => recorder.count(partner, route, counts),
     });
 
     app.addHook('onResponse', async (request, reply) => {

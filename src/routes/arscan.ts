@@ -34,6 +34,7 @@ export interface ArscanOutput {
 export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
   name: 'arscan',
   backend: 'arscan',
+  route: '/v1/arscan/models',
   async run(rpc, { images, skipped, format, texture_size }, ctx) {
     const res = await rpc.call(
       'arscan',
@@ -64,7 +65,7 @@ const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config
   app.jobs.register(arscanJob);
   const capture = { archiveBytes: config.maxArchiveBytes, zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
   app.post(
-    '/v1/arscan/models',
+    arscanJob.route,
     {
       config: { bodyLimits: bodyLimits(config.maxArchiveBytes), backend: 'arscan' },
       schema: {

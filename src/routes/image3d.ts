@@ -36,6 +36,7 @@ export interface Image3dOutput {
 export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
   name: 'image3d',
   backend: 'image3d',
+  route: '/v1/image3d/videos',
   async run(rpc, { image, speed, motion, duration_ms, format }, ctx) {
     const res = await rpc.call(
       'image3d',
@@ -64,7 +65,7 @@ export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
 const image3dRoute: FastifyPluginAsync = async (app) => {
   app.jobs.register(image3dJob);
   app.post(
-    '/v1/image3d/videos',
+    image3dJob.route,
     {
       config: { backend: 'image3d' },
       schema: {

@@ -22,7 +22,7 @@ export const UsageQuery = z.strictObject({
 const counts = named('UsageCounts', z.object(Object.fromEntries(USAGE_FIELDS.map((f) => [f, z.number().int()])) as Record<(typeof USAGE_FIELDS)[number], z.ZodNumber>).meta({
   description:
     '`requests` answered: `succeeded` (2xx), `client_errors` (4xx: refused for the request itself, keys or limits), `server_errors` (5xx); ' +
-    '`bytes_in` (the request body: its Content-Length, or the bytes read of a chunked one) and `bytes_out`; `images` processed by the backends; `backend_ms`, time in backend calls; `jobs` submitted.',
+    '`bytes_in` (the request body: its Content-Length, or the bytes read of a chunked one) and `bytes_out`; `images` processed by the backends and `backend_ms`, time in backend calls (for a job, on the day its call ended); `jobs` submitted.',
 }));
 
 export const UsageAnswer = named('Usage', z

@@ -8,10 +8,12 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { hashKey } from '../../src/partners/api-keys.js';
+import { Job } from '../../src/schemas/jobs.js';
 import { UsageAnswer } from '../../src/schemas/usage.js';
 import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { gatedImage3d, waitForStatus } from '../helpers/jobs.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { startRedis } from '../helpers/services.js';
 import { requireTool } from '../helpers/tools.js';
@@ -117,6 +119,25 @@ test('usage: a chunked upload (no Content-Length) counts the bytes sent, not 0',
   }
   assert.deepEqual(sent.map((s) => s.status), [200, 200]);
   assert.deepEqual(withoutBackendMs((await usageOf(gw, ACME)).days[0]!.routes['/v1/keypoints']), expected(sent));
+});
+
+test('usage: a job\'s backend time and images count for the partner that submitted it, on its route, though it ran after the request', async (t) => {
+  const backend = await gatedImage3d();
+  t.after(() => backend.close());
+  const gw = await startGateway({ IMAGE3D_BACKENDS: backend.address, API_KEYS, JOB_STORE_DIR: mkdtempSync(join(tmpdir(), 'vg-usage-jobs-')) });
+  t.after(() => gw.close());
+  const res = await fetch(`${gw.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-api-key': ACME, prefer: 'respond-async' }, body: coffee });
+  const job = await expectAnswer(res, Job, 202);
+  // The call is held at the backend for at least HELD_MS: the run's backend time is no less.
+  const HELD_MS = 500;
+  await backend.arrived(1);
+  await sleep(HELD_MS);
+  backend.release();
+  await waitForStatus(gw.url, job.id, ['succeeded'], { 'x-api-key': ACME });
+  const route = (await usageOf(gw, ACME)).days[0]!.routes['/v1/image3d/videos']!;
+  assert.deepEqual({ requests: route.requests, succeeded: route.succeeded, jobs: route.jobs, images: route.images }, { requests: 1, succeeded: 1, jobs: 1, images: 1 });
+  assert.ok(route.backend_ms >= HELD_MS, `backend_ms ${route.backend_ms} < ${HELD_MS}`);
+  assert.deepEqual((await usageOf(gw, BETA)).days[0]!.routes, {}, 'another partner is not charged');
 });
 
 test('usage: a range must run forwards and span at most 366 days, and a range of centuries is refused at once', async (t) => {
