@@ -1,14 +1,17 @@
 // `npm run usage -- --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|json]`: every partner's
 // usage for an operator, one row per partner, UTC day and route, from where the gateway keeps
 // it (Redis with REDIS_URL, else USAGE_DIR), configured by the same variables as the gateway.
+// Part of the gateway's build (dist/usage/report.js), so that a production install, which has
+// no tsx, runs it too: the npm script runs this source under tsx where tsx is installed, else
+// the compiled file.
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { ConfigError, loadConfig } from '../src/config/load.js';
-import { REDIS_OPTIONS } from '../src/redis-options.js';
-import { UsageQuery } from '../src/schemas/usage.js';
-import { USAGE_FIELDS, utcDate, type UsageStore } from '../src/usage/counts.js';
-import { DiskUsageStore } from '../src/usage/disk-store.js';
-import { RedisUsageStore } from '../src/usage/redis-store.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { REDIS_OPTIONS } from '../redis-options.js';
+import { UsageQuery } from '../schemas/usage.js';
+import { USAGE_FIELDS, utcDate, type UsageStore } from './counts.js';
+import { DiskUsageStore } from './disk-store.js';
+import { RedisUsageStore } from './redis-store.js';
 
 const fail = (message: string): never => {
   console.error(`${message}\nusage: npm run usage -- --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|json]`);
