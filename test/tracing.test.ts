@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from './helpers/fake-backends.js';
 import { fixture } from './helpers/fixtures.js';
 import { startServerProcess } from './helpers/server-process.js';
-import { okRender, waitForStatus } from './helpers/jobs.js';
+import { accepted, okRender, waitForStatus } from './helpers/jobs.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -120,8 +120,7 @@ test('traces: a server span under the incoming traceparent, a client span per ba
     headers: { 'content-type': 'image/png', prefer: 'respond-async', traceparent: `00-${traceId}-${parent}-01` },
     body: fixture('coffee.png'),
   });
-  assert.equal(submitted.status, 202);
-  const { id } = (await submitted.json()) as { id: string };
+  const { id } = await accepted(submitted);
   await waitForStatus(url, id, ['succeeded']);
   let run: OtlpSpan | undefined;
   let call: OtlpSpan | undefined;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -33,7 +34,7 @@ describe('examples/ against the gateway with its reference backends', () => {
     const scripts = readdirSync(join(examples, 'curl')).filter((f) => f.endsWith('.sh') && f !== 'common.sh');
     assert.equal(scripts.length, 12);
     for (const form of ['json', 'multipart', 'raw']) {
-      const answer = JSON.parse(await script(`keypoints-${form}.sh`)) as { faces: Array<{ landmarks: unknown[] }> };
+      const answer = KeypointsAnswer.parse(JSON.parse(await script(`keypoints-${form}.sh`)));
       assert.equal(answer.faces.length, 1, form);
       assert.equal(answer.faces[0]!.landmarks.length, 106);
     }

@@ -55,16 +55,28 @@ export async function expectAnswer<T extends z.ZodType>(res: Response, schema: T
   return parsed.data;
 }
 
-/** The answer is the catalogue's problem+json with this status and code, and the log id of its header. */
-export async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
-  assert.equal(res.status, status);
+/** The answer is problem+json as the Problem schema describes it, for its own status, with the log id of its header. */
+export async function problemOf(res: Response): Promise<Problem> {
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   const body = ProblemSchema.parse(await res.json());
-  assert.equal(body.code, code);
-  assert.equal(body.status, status);
+  assert.equal(body.status, res.status);
   assert.ok(body.title.length > 0);
   assert.equal(body.logid, res.headers.get('x-tt-logid'));
   return body;
+}
+
+/** The answer is the catalogue's problem+json with this status and code, and the log id of its header. */
+export async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
+  assert.equal(res.status, status);
+  const body = await problemOf(res);
+  assert.equal(body.code, code);
+  return body;
+}
+
+/** One answer of a load run: a 200, checked as expectAnswer checks it, or else a problem, checked by problemOf. */
+export async function answerOrProblem<T extends z.ZodType>(res: Response, schema: T): Promise<{ status: number; answer?: z.output<T>; problem?: Problem }> {
+  if (res.status === 200) return { status: 200, answer: await expectAnswer(res, schema) };
+  return { status: res.status, problem: await problemOf(res) };
 }
 
 /** `send` is refused with this problem (and message), and `backend` got no call from it. */

@@ -62,6 +62,9 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
 }
 
+/** A 202 answer to a submission: the job, as the OpenAPI `Job` schema describes it. */
+export const accepted = (res: Response): Promise<Job> => expectAnswer(res, JobSchema, 202);
+
 /** Polls a job until `status` is one of `statuses`. */
 export async function waitForStatus(url: string, id: string, statuses: string[], headers: Record<string, string> = {}): Promise<Job> {
   let job: Job | undefined;

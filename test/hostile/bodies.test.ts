@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import arscan from '../../gen/thrift/arscan_types.js';
 import base from '../../gen/thrift/base_types.js';
 import { fakeArscan, fakeImage3d, fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { Problem as ProblemSchema } from '../../src/schemas/problem.js';
 import { fixture } from '../helpers/fixtures.js';
+import { expectProblem, problemOf as problemOfAnswer } from '../helpers/gateway.js';
 import { loopDelayMaxMs, schedulingSlackMs, watchRss } from '../helpers/process-stats.js';
 import { chunked, RawRequest, sendAllThenRead, type RawAnswer } from '../helpers/raw-http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -23,7 +25,7 @@ const BODY_TIMEOUT_MS = 15_000;
 const TICK_MS = Math.min(MAX_PAUSE_MS, RATE_WINDOW_MS) / 4;
 
 const coffee = fixture('coffee.png');
-const problemOf = (answer: RawAnswer | undefined) => JSON.parse(answer!.body) as { code: string; message: string; status: number };
+const problemOf = (answer: RawAnswer | undefined) => ProblemSchema.parse(JSON.parse(answer!.body));
 
 describe('hostile request bodies cost bounded memory and time', () => {
   let gw: ServerProcess;
@@ -71,8 +73,7 @@ describe('hostile request bodies cost bounded memory and time', () => {
       // While they hold the budget, a body of any size is shed.
       await new Promise((r) => setTimeout(r, 300));
       const shed = await normalRequest();
-      assert.equal(shed.status, 503);
-      assert.equal(((await shed.json()) as { code: string }).code, 'GATEWAY_OVERLOADED');
+      await expectProblem(shed, 503, 'GATEWAY_OVERLOADED');
       const answers = await Promise.all(dribblers.map((d) => d.answer));
       const closedAt = await Promise.all(dribblers.map((d) => d.closed));
       for (const answer of answers) {
@@ -195,7 +196,7 @@ describe('hostile request bodies cost bounded memory and time', () => {
     const post = async (path: string, body: Buffer) => {
       await loopDelayMaxMs(gw.url);
       const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      return { status: res.status, problem: (await res.json()) as { code: string; message: string }, delay: await loopDelayMaxMs(gw.url) };
+      return { status: res.status, problem: await problemOfAnswer(res), delay: await loopDelayMaxMs(gw.url) };
     };
     // The one field keypoints knows, 1.5 million times (JSON.parse keeps the last).
     const members = Buffer.from(`{${'"max_faces":1,'.repeat(1_500_000)}"max_faces":1}`);
@@ -225,12 +226,11 @@ describe('hostile request bodies cost bounded memory and time', () => {
     const text = await res.text();
     assert.equal(res.status, 400);
     assert.ok(text.length < 1024, `${text.length} bytes`);
-    assert.match((JSON.parse(text) as { message: string }).message, /"unknown_key_0" is not a known field/);
+    assert.match(ProblemSchema.parse(JSON.parse(text)).message, /"unknown_key_0" is not a known field/);
     const query = Array.from({ length: 300 }, (_, i) => `option_${i}=1`).join('&');
     const many = await fetch(`${gw.url}/v1/keypoints?${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee });
-    const problem = (await many.json()) as { message: string; errors: unknown[] };
-    assert.equal(many.status, 400);
-    assert.equal(problem.errors.length, 5);
+    const problem = await expectProblem(many, 400, 'INVALID_ARGUMENT');
+    assert.equal(problem.errors!.length, 5);
     assert.match(problem.message, /"option_4" is not a known field; and 295 more\.$/);
     assert.ok(JSON.stringify(problem).length < 4096);
     // A key of a megabyte is not sent back whole.

@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { startGateway } from '../helpers/gateway.js';
+import { Readiness } from '../../src/schemas/health.js';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
+import { answerOrProblem, expectAnswer, startGateway } from '../helpers/gateway.js';
 
 const DOCUMENTED = new Set(['BACKEND_CONNECTION_LOST', 'BACKEND_UNAVAILABLE', 'BACKEND_TIMEOUT']);
 
@@ -36,8 +38,8 @@ test('one of two instances killed during a load run: every answer is its own 200
         headers: { 'content-type': 'image/png', 'x-tt-logid': `r-${n}` },
         body: coffee,
       });
-      const body = (await res.json()) as { image?: { width: number }; code?: string };
-      outcomes.push({ n, status: res.status, width: body.image?.width, code: body.code, after: killed });
+      const { status, answer, problem } = await answerOrProblem(res, KeypointsAnswer);
+      outcomes.push({ n, status, width: answer?.image.width, code: problem?.code, after: killed });
     }
   };
   const load = Promise.all(Array.from({ length: 16 }, client));
@@ -53,8 +55,8 @@ test('one of two instances killed during a load run: every answer is its own 200
   const failed = outcomes.filter((o) => o.status !== 200);
   assert.ok(failed.length <= 16 + 3, `${failed.length} failures: only calls in flight on the killed instance may fail`);
   assert.ok(outcomes.filter((o) => o.after && o.status === 200).length > 50, 'the live instance carried the load');
-  const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { backends: { keypoint: { instances: Array<{ address: string; state: string }> } } };
-  assert.equal(ready.backends.keypoint.instances.find((i) => i.address === a.address)!.state, 'ejected');
+  const ready = await expectAnswer(await fetch(`${gw.url}/readyz`), Readiness);
+  assert.equal(ready.backends.keypoint!.instances.find((i) => i.address === a.address)!.state, 'ejected');
   assert.ok(gw.logs.some((l) => l.msg === 'backend instance ejected' && l.instance === a.address));
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, new RegExp(`visiongate_backend_ejections_total\\{backend="keypoint",instance="${a.address.replace(/\./g, '\\.')}"\\} [1-9]`));

@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fakeImage3d } from '../helpers/fake-backends.js';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
 import { flatPng } from '../helpers/fixtures.js';
+import { answerOrProblem } from '../helpers/gateway.js';
 import { watchRss } from '../helpers/process-stats.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
@@ -44,7 +46,7 @@ test(`a stalled backend under ${CLIENTS} concurrent clients: quick 503/504s, bou
     while (Date.now() < stopAt) {
       const started = Date.now();
       const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body });
-      const code = ((await res.json()) as { code?: string }).code ?? '';
+      const code = (await answerOrProblem(res, KeypointsAnswer)).problem?.code ?? '';
       // Answered while the backend was stalled: never a 200. (A call it held may succeed once released.)
       if (Date.now() < releaseAt) during.push({ status: res.status, code, ms: Date.now() - started });
       else if (started < releaseAt) continue;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { gatedImage3d, videoOf, waitForStatus, type Job } from '../helpers/jobs.js';
+import { accepted, gatedImage3d, videoOf, waitForStatus } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
 
@@ -26,9 +26,7 @@ test('the embedded store across SIGKILL: unfinished jobs run again, finished one
     await be.close();
   });
   const submit = async (url: string) => {
-    const res = await fetch(`${url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async' }, body: coffee });
-    assert.equal(res.status, 202);
-    return (await res.json()) as Job;
+    return accepted(await fetch(`${url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async' }, body: coffee }));
   };
 
   const first = await startServerProcess(env);

@@ -8,9 +8,10 @@ import image3d from '../../gen/thrift/image3d_types.js';
 import { hashKey } from '../../src/partners/api-keys.js';
 import { rawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
+import { Image3dJsonAnswer } from '../../src/schemas/image3d.js';
 import { Job as JobSchema, JobList } from '../../src/schemas/jobs.js';
 import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
+import { accepted, DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
 const storeDir = () => mkdtempSync(join(tmpdir(), 'vg-jobs-'));
@@ -27,8 +28,6 @@ function submit(gw: TestGateway, opts: { prefer?: string; query?: string; key?: 
     body: opts.body ?? coffee,
   });
 }
-
-const accepted = (res: Response): Promise<Job> => expectAnswer(res, JobSchema, 202);
 
 describe('jobs on the embedded store', () => {
   let be: GatedImage3d;
@@ -74,7 +73,7 @@ describe('jobs on the embedded store', () => {
     assert.equal(result.headers.get('content-disposition'), `attachment; filename="${job.logid}.mp4"`);
     assert.deepEqual(Buffer.from(await result.arrayBuffer()), videoOf(1));
     const json = await fetch(`${gw.url}${done.result_url}`, { headers: { accept: 'application/json' } });
-    assert.deepEqual(await json.json(), { logid: job.logid, mime_type: 'video/mp4', frame_count: 1, video: videoOf(1).toString('base64'), depth_png: DEPTH_PNG.toString('base64') });
+    assert.deepEqual(await expectAnswer(json, Image3dJsonAnswer), { logid: job.logid, mime_type: 'video/mp4', frame_count: 1, video: videoOf(1).toString('base64'), depth_png: DEPTH_PNG.toString('base64') });
   });
 
   test('a bad request is its 4xx at once, never a job', async () => {
@@ -94,9 +93,7 @@ describe('jobs on the embedded store', () => {
     be.release(); // the next call answers at once
     const fast = await submit(gw, { prefer: 'respond-async; foo=bar, wait=30' });
     // Call 3 fails (the backend's 1002): answered as the synchronous route fails.
-    const problem = await fast.json() as { code: string; message: string };
-    assert.equal(fast.status, 422);
-    assert.equal(problem.code, 'IMAGE_UNDECODABLE');
+    const problem = await expectProblem(fast, 422, 'IMAGE_UNDECODABLE');
     assert.doesNotMatch(problem.message, /secret/);
   });
 

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { fixture } from '../helpers/fixtures.js';
-import { startGateway } from '../helpers/gateway.js';
+import { JobList } from '../../src/schemas/jobs.js';
+import { expectAnswer, startGateway } from '../helpers/gateway.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { startRedis, type Service } from '../helpers/services.js';
 import { requireTool } from '../helpers/tools.js';
-import { gatedImage3d, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
+import { accepted, gatedImage3d, videoOf, waitForStatus, type GatedImage3d } from '../helpers/jobs.js';
 
 const NO_REDIS = requireTool('redis-server', 'redis-server');
 
@@ -47,8 +48,7 @@ describe('jobs on Redis, shared by replicas', { skip: NO_REDIS }, () => {
     const api = await start('api');
     const worker = await start('worker');
     const res = await fetch(`${api.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async' }, body: fixture('coffee.png') });
-    assert.equal(res.status, 202);
-    const job = (await res.json()) as Job;
+    const job = await accepted(res);
     await be.arrived(1);
     assert.equal(be.requests[0]!.Base!.LogID, job.logid);
     assert.equal((await waitForStatus(api.url, job.id, ['running'])).status, 'running');
@@ -75,14 +75,14 @@ describe('jobs on Redis, shared by replicas', { skip: NO_REDIS }, () => {
   test('cancel on one replica abandons the call on the replica running it', async () => {
     const [api, runner] = [servers[0]!, servers[2]!];
     const calls = be.requests.length;
-    const job = (await (await fetch(`${runner.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async' }, body: fixture('coffee.png') })).json()) as Job;
+    const job = await accepted(await fetch(`${runner.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async' }, body: fixture('coffee.png') }));
     await be.arrived(calls + 1);
     const res = await fetch(`${api.url}/v1/jobs/${job.id}/cancel`, { method: 'POST' });
     assert.equal(res.status, 202);
     be.release();
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await waitForStatus(runner.url, job.id, ['canceled'])).status, 'canceled');
-    const listed = (await (await fetch(`${api.url}/v1/jobs`)).json()) as { jobs: Job[] };
+    const listed = await expectAnswer(await fetch(`${api.url}/v1/jobs`), JobList);
     assert.deepEqual(listed.jobs.map((j) => j.status), ['canceled', 'succeeded']);
   });
 

@@ -7,7 +7,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { gatedImage3d, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
+import { accepted, gatedImage3d, videoOf, waitForStatus, type GatedImage3d } from '../helpers/jobs.js';
 
 describe('jobs with their inputs and results in S3 (s3rver, a local S3 implementation)', () => {
   let s3: S3rver;
@@ -44,8 +44,7 @@ describe('jobs with their inputs and results in S3 (s3rver, a local S3 implement
 
   test('the input and the result are objects in the bucket; the result comes back from there; DELETE removes them', async () => {
     const res = await fetch(`${gw.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'respond-async' }, body: fixture('coffee.png') });
-    const job = (await res.json()) as Job;
-    assert.equal(res.status, 202);
+    const job = await accepted(res);
     assert.deepEqual(await keys(), [`vg/${job.id}/input`]);
     be.release();
     await waitForStatus(gw.url, job.id, ['succeeded']);

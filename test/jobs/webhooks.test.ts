@@ -14,7 +14,8 @@ import { hashKey, loadKeyRing } from '../../src/partners/api-keys.js';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { keysFile } from '../helpers/partners.js';
-import { gatedImage3d, okRender, until, type GatedImage3d, type Job } from '../helpers/jobs.js';
+import { Job as JobSchema } from '../../src/schemas/jobs.js';
+import { accepted, gatedImage3d, okRender, until, type GatedImage3d } from '../helpers/jobs.js';
 
 const coffee = fixture('coffee.png');
 const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
@@ -76,11 +77,14 @@ describe('webhooks', () => {
     hooks.server.close();
   });
 
-  const verified = (r: Received, key: string) =>
-    new Webhook(key).verify(r.body, r.headers as Record<string, string>) as { type: string; timestamp: string; data: Job };
+  /** The delivery's payload, its signature checked, and its job as the OpenAPI `Job` schema describes it. */
+  const verified = (r: Received, key: string) => {
+    const event = new Webhook(key).verify(r.body, r.headers as Record<string, string>) as { type: string; timestamp: string; data: unknown };
+    return { ...event, data: JobSchema.parse(event.data) };
+  };
 
   test('a succeeded job is announced, signed per Standard Webhooks; a failed attempt is retried with the same id', async () => {
-    const job = (await (await submit(gw, acme.key)).json()) as Job;
+    const job = await accepted(await submit(gw, acme.key));
     be.release();
     await until(() => hooks.received.filter((r) => r.path === '/flaky').length >= 2, 'the retried delivery');
     const [first, second] = hooks.received.filter((r) => r.path === '/flaky');
@@ -98,14 +102,14 @@ describe('webhooks', () => {
   });
 
   test('a failed job and a canceled one are announced too; 410 Gone stops the retries', async () => {
-    const failed = (await (await submit(gw, beta.key)).json()) as Job;
+    const failed = await accepted(await submit(gw, beta.key));
     be.release();
     await until(() => hooks.received.some((r) => r.path === '/gone'), 'the failed job\'s webhook');
     const event = verified(hooks.received.find((r) => r.path === '/gone')!, beta.secret);
     assert.equal(event.type, 'job.failed');
     assert.equal(event.data.id, failed.id);
     assert.equal(event.data.error!.code, 'BACKEND_ERROR');
-    const canceled = (await (await submit(gw, acme.key)).json()) as Job;
+    const canceled = await accepted(await submit(gw, acme.key));
     await fetch(`${gw.url}/v1/jobs/${canceled.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${acme.key}` } });
     await until(() => hooks.received.some((r) => r.path === '/flaky' && verified(r, acme.secret).data.id === canceled.id && r.headers['webhook-id'] && hooks.received.filter((x) => x.headers['webhook-id'] === r.headers['webhook-id']).length === 2), 'the canceled job\'s webhook, retried');
     assert.equal(verified(hooks.received.at(-1)!, acme.secret).type, 'job.canceled');

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
+import { Problem as ProblemSchema } from '../../src/schemas/problem.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { schedulingSlackMs } from '../helpers/process-stats.js';
 import { sendAllThenRead } from '../helpers/raw-http.js';
@@ -40,7 +41,7 @@ describe('an oversized body gets a readable 413', () => {
       assert.match(answer.head, /^HTTP\/1\.1 413 /);
       assert.match(answer.head, /x-tt-logid: big-/i);
       assert.match(answer.head, /content-type: application\/problem\+json/i);
-      const body = JSON.parse(answer.body) as { code: string; logid: string };
+      const body = ProblemSchema.parse(JSON.parse(answer.body));
       assert.equal(body.code, 'PAYLOAD_TOO_LARGE');
       assert.equal(body.logid, `big-${form}`);
     });

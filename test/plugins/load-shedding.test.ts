@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { startGateway, type Problem } from '../helpers/gateway.js';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
+import { answerOrProblem, expectProblem, startGateway } from '../helpers/gateway.js';
 
 const coffee = fixture('coffee.png');
 
@@ -27,7 +28,8 @@ test('past the connections and the wait queue, calls are shed at once with 503 a
   const results = await Promise.all(
     Array.from({ length: 6 }, async () => {
       const res = await post(gw.url);
-      return { status: res.status, code: ((await res.json()) as Problem).code, retryAfter: res.headers.get('retry-after'), ms: Date.now() - started };
+      const { status, problem } = await answerOrProblem(res, KeypointsAnswer);
+      return { status, code: problem?.code, retryAfter: res.headers.get('retry-after'), ms: Date.now() - started };
     }),
   );
   const shed = results.filter((r) => r.status === 503);
@@ -55,7 +57,7 @@ test('a call waiting for a connection longer than RPC_QUEUE_TIMEOUT_MS is shed w
   const served = results.find((r) => r.res.status === 200);
   const shed = results.find((r) => r.res.status === 503);
   assert.ok(served && shed, JSON.stringify(results.map((r) => r.res.status)));
-  assert.equal(((await shed.res.json()) as Problem).code, 'BACKEND_OVERLOADED');
+  await expectProblem(shed.res, 503, 'BACKEND_OVERLOADED');
   assert.ok(shed.ms < served.ms, 'shed while the other call still held the connection');
 });
 
@@ -67,7 +69,7 @@ test('past MAX_INFLIGHT_REQUEST_BYTES, a request is refused before its body is r
   const statuses = results.map((r) => r.status).sort();
   assert.deepEqual(statuses, [200, 200, 503]);
   const shed = results.find((r) => r.status === 503)!;
-  assert.equal(((await shed.json()) as Problem).code, 'GATEWAY_OVERLOADED');
+  await expectProblem(shed, 503, 'GATEWAY_OVERLOADED');
   assert.equal(shed.headers.get('retry-after'), '1');
   assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /^visiongate_load_shed_total\{reason="inflight_bytes"\} 1$/m);
   // The bytes are given back: the same requests pass one after another.

@@ -46,9 +46,7 @@ async function keypoints(gw: TestGateway, key: string, query = ''): Promise<Sent
 }
 
 async function usageOf(gw: TestGateway, key: string): Promise<UsageAnswer> {
-  const res = await fetch(`${gw.url}/v1/usage?from=${today()}&to=${today()}`, { headers: { 'x-api-key': key } });
-  assert.equal(res.status, 200);
-  return UsageAnswer.parse(await res.json());
+  return expectAnswer(await fetch(`${gw.url}/v1/usage?from=${today()}&to=${today()}`, { headers: { 'x-api-key': key } }), UsageAnswer);
 }
 
 /** What usage must say for these calls on one route. */
@@ -149,8 +147,7 @@ test('usage: a range must run forwards and span at most 366 days, and a range of
   await expectProblem(await ask('from=2026-02-30'), 400, 'INVALID_ARGUMENT');
   await expectProblem(await ask('from=yesterday'), 400, 'INVALID_ARGUMENT');
   const year = await ask('from=2025-01-01&to=2025-12-31');
-  assert.equal(year.status, 200);
-  assert.equal(UsageAnswer.parse(await year.json()).days.length, 365);
+  assert.equal((await expectAnswer(year, UsageAnswer)).days.length, 365);
   await expectProblem(await fetch(`${gw.url}/v1/usage`), 401, 'UNAUTHENTICATED');
 });
 

@@ -11,7 +11,7 @@ import { unzip } from '../../src/input/zip.js';
 import { ArscanJsonAnswer } from '../../src/schemas/arscan.js';
 import { fakeArscan, type FakeBackend } from '../helpers/fake-backends.js';
 import { capturePhotos, flatPng } from '../helpers/fixtures.js';
-import { expectAnswer, refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { expectAnswer, expectProblem, refusedBeforeBackend, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeZip, markEncrypted, renameEntry } from '../helpers/zips.js';
 
 const MiB = 1024 * 1024;
@@ -181,8 +181,7 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
   });
   test('the backend\'s 1005 maps to 422 RECONSTRUCTION_FAILED', async () => {
     const res = await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', headers: { 'content-type': zipType }, body: await makeZip(photos) });
-    assert.equal(res.status, 422);
-    assert.equal(((await res.json()) as Problem).code, 'RECONSTRUCTION_FAILED');
+    await expectProblem(res, 422, 'RECONSTRUCTION_FAILED');
   });
 });
 

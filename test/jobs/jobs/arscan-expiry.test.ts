@@ -7,9 +7,11 @@ import arscan from '../../../gen/thrift/arscan_types.js';
 import base from '../../../gen/thrift/base_types.js';
 import { fakeArscan, type FakeBackend } from '../../helpers/fake-backends.js';
 import { fixture } from '../../helpers/fixtures.js';
-import { expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { ArscanJsonAnswer } from '../../../src/schemas/arscan.js';
+import { JobList } from '../../../src/schemas/jobs.js';
+import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeZip } from '../../helpers/zips.js';
-import { until, waitForStatus, type Job } from '../../helpers/jobs.js';
+import { accepted, until, waitForStatus } from '../../helpers/jobs.js';
 
 const MODEL = Buffer.from('PK\x03\x04 model zip as the backend made it', 'latin1');
 
@@ -35,8 +37,7 @@ describe('arscan jobs, and their expiry', () => {
     form.set('archive', new Blob([zip]), 'capture.zip');
     form.set('format', 'obj');
     const res = await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', headers: { prefer: 'respond-async' }, body: form });
-    assert.equal(res.status, 202);
-    const job = (await res.json()) as Job;
+    const job = await accepted(res);
     assert.equal(job.kind, 'arscan');
     await waitForStatus(gw.url, job.id, ['succeeded']);
     const result = await fetch(`${gw.url}/v1/jobs/${job.id}/result`);
@@ -44,7 +45,7 @@ describe('arscan jobs, and their expiry', () => {
     assert.equal(result.headers.get('x-skipped-entries'), 'notes.txt');
     assert.equal(result.headers.get('content-disposition'), `attachment; filename="${job.logid}.zip"`);
     assert.deepEqual(Buffer.from(await result.arrayBuffer()), MODEL);
-    const json = (await (await fetch(`${gw.url}/v1/jobs/${job.id}/result`, { headers: { accept: 'application/json' } })).json()) as Record<string, unknown>;
+    const json = await expectAnswer(await fetch(`${gw.url}/v1/jobs/${job.id}/result`, { headers: { accept: 'application/json' } }), ArscanJsonAnswer);
     assert.deepEqual(json, { logid: job.logid, format: 'obj', vertex_count: 8, images_used: 3, skipped: ['notes.txt'], model_zip: MODEL.toString('base64') });
     assert.equal(be.requests.at(-1)!.model_format, 'obj');
   });
@@ -52,7 +53,7 @@ describe('arscan jobs, and their expiry', () => {
   test('past JOB_RESULT_TTL_S a finished job is expired: its input and result are deleted, its result is 410', async () => {
     const res = await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', headers: { prefer: 'respond-async, wait=10', 'content-type': 'application/zip' }, body: zip });
     assert.equal(res.status, 200); // finished within the wait: the synchronous answer
-    const [job] = ((await (await fetch(`${gw.url}/v1/jobs?limit=1`)).json()) as { jobs: Job[] }).jobs;
+    const [job] = (await expectAnswer(await fetch(`${gw.url}/v1/jobs?limit=1`), JobList)).jobs;
     assert.equal(job!.status, 'succeeded');
     assert.equal(job!.logid, res.headers.get('x-tt-logid'));
     assert.ok(existsSync(join(dir, 'blobs', job!.id, 'input')));

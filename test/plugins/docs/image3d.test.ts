@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Job as JobSchema } from '../../../src/schemas/jobs.js';
 import { JPEG, NO_CHROMIUM, openSwaggerUi, PNG, tryOut, type SwaggerUi } from '../../helpers/swagger-ui.js';
 import { waitForStatus } from '../../helpers/jobs.js';
 
@@ -28,7 +29,7 @@ describe('Swagger UI: image3d videos', { skip: NO_CHROMIUM }, () => {
     await ui.reload();
     const submitted = await tryOut(ui.page, '/v1/image3d/videos', 'image/jpeg', { '': [JPEG] }, { prefer: 'respond-async' });
     assert.equal(submitted.status, '202', submitted.body ?? '');
-    const job = JSON.parse(submitted.body!) as { id: string; status: string };
+    const job = JobSchema.parse(JSON.parse(submitted.body!));
     assert.match(job.id, /^job_/);
     // The job runs meanwhile; its result is the same video the synchronous route answers.
     await waitForStatus(ui.gw.url, job.id, ['succeeded']);

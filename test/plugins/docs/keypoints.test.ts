@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { KeypointsAnswer } from '../../../src/schemas/keypoints.js';
 import { JPEG, NO_CHROMIUM, openSwaggerUi, PNG, tryOut, type Executed, type SwaggerUi } from '../../helpers/swagger-ui.js';
 
-const faces = (r: Executed) => (JSON.parse(r.body!) as { faces: unknown[] }).faces.length;
+const faces = (r: Executed) => KeypointsAnswer.parse(JSON.parse(r.body!)).faces.length;
 
 /** Every body form Swagger UI offers, executed with its defaults: nothing typed, only a photo chosen. */
 describe('Swagger UI: keypoints, without API keys', { skip: NO_CHROMIUM }, () => {

@@ -4,7 +4,7 @@ import base from '../../../gen/thrift/base_types.js';
 import image3d from '../../../gen/thrift/image3d_types.js';
 import { fakeImage3d, type FakeBackend } from '../../helpers/fake-backends.js';
 import { fixture, flatPng } from '../../helpers/fixtures.js';
-import { refusedBeforeBackend, startGateway, type Problem, type TestGateway } from '../../helpers/gateway.js';
+import { expectProblem, refusedBeforeBackend, startGateway, type TestGateway } from '../../helpers/gateway.js';
 
 // Only the first bytes of a real file (replies are checked for them); the fake backend does not render.
 const videos = {
@@ -88,14 +88,12 @@ describe('POST /v1/image3d/videos checks everything before calling the backend',
   test('a backend status code maps through the catalogue', async () => {
     reply = () => new image3d.RenderResponse({ BaseResp: new base.BaseResp({ StatusCode: 1002, StatusMessage: 'cannot decode' }) });
     const res = await fetch(`${gw.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee });
-    assert.equal(res.status, 422);
-    assert.equal(((await res.json()) as Problem).code, 'IMAGE_UNDECODABLE');
+    await expectProblem(res, 422, 'IMAGE_UNDECODABLE');
   });
 
   test('a backend answering another format than asked is a 502', async () => {
     reply = (req) => ({ ...okReply(req), mime_type: 'video/webm' }) as image3d.RenderResponse;
     const res = await fetch(`${gw.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee });
-    assert.equal(res.status, 502);
-    assert.equal(((await res.json()) as Problem).code, 'BACKEND_PROTOCOL_ERROR');
+    await expectProblem(res, 502, 'BACKEND_PROTOCOL_ERROR');
   });
 });

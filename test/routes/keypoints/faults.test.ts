@@ -6,7 +6,7 @@ import keypoint from '../../../gen/thrift/keypoint_types.js';
 import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../../helpers/fake-backends.js';
 import { fixture } from '../../helpers/fixtures.js';
 import { KeypointsAnswer } from '../../../src/schemas/keypoints.js';
-import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { answerOrProblem, expectAnswer, expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
 
 const coffee = fixture('coffee.png');
 
@@ -77,12 +77,13 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
       Array.from({ length: 24 }, async (_, i) => {
         const slow = i % 3 === 0;
         const res = await post(gw4, `echo-${100 + i}-${slow ? 500 : 5}`);
-        return { i, slow, status: res.status, body: (await res.json()) as { image?: { width: number }; code?: string } };
+        const { status, answer, problem } = await answerOrProblem(res, KeypointsAnswer);
+        return { i, slow, status, width: answer?.image.width, code: problem?.code };
       }),
     );
     for (const r of results) {
-      if (r.status === 200) assert.equal(r.body.image!.width, 100 + r.i, `request ${r.i} got another request's answer`);
-      else assert.ok(r.body.code === 'BACKEND_TIMEOUT', `request ${r.i}: ${r.status} ${r.body.code}`);
+      if (r.status === 200) assert.equal(r.width, 100 + r.i, `request ${r.i} got another request's answer`);
+      else assert.ok(r.code === 'BACKEND_TIMEOUT', `request ${r.i}: ${r.status} ${r.code}`);
       if (r.slow) assert.equal(r.status, 504);
     }
     assert.ok(results.filter((r) => r.status === 200).length >= 8, 'the fast requests got through');
