@@ -38,8 +38,7 @@ const TESTED_THROUGH: Record<string, string> = {
   'src/trace-context.ts': 'test/tracing.test.ts',
   'src/redis-options.ts': 'test/jobs/redis-store.test.ts and test/plugins/usage.test.ts (real redis-server)',
   'src/routes/binary-answer.ts': 'test/routes/image3d.test.ts and test/routes/arscan.test.ts (file downloads)',
-  'src/routes/usage.ts': 'test/plugins/usage.test.ts',
-  'src/usage/': 'test/plugins/usage.test.ts (disk and Redis stores, through replicas and workers)',
+  'src/usage/': 'the stores have their own; counts and the recorder through test/plugins/usage.test.ts and the stores\' tests',
   'src/rpc/': 'backend, connection, instance-health and pool have their own; the client, transport, interceptors, reply checks and errors through test/rpc/* and test/routes/keypoints/faults.test.ts, test/hostile/backends.test.ts',
 };
 
