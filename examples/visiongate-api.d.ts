@@ -327,7 +327,7 @@ export interface components {
     };
     /**
      * @example {
-     *   "logid": "20261125083046BA006CE17531D37D",
+     *   "logid": "20261128114154781D4D175458FCC8",
      *   "image": {
      *     "width": 512,
      *     "height": 512
@@ -335,22 +335,27 @@ export interface components {
      *   "faces": [
      *     {
      *       "rect": {
-     *         "left": 176,
-     *         "top": 66,
-     *         "width": 95,
-     *         "height": 95
+     *         "left": 178,
+     *         "top": 70,
+     *         "width": 93,
+     *         "height": 104
      *       },
-     *       "score": 0.985,
+     *       "score": 1,
      *       "landmarks": [
      *         [
-     *           217.8,
-     *           102.1
+     *           179,
+     *           111
      *         ],
      *         [
-     *           219.35,
-     *           108.9
+     *           179,
+     *           116.63
      *         ]
-     *       ]
+     *       ],
+     *       "pose": {
+     *         "yaw": 1.1,
+     *         "pitch": 11.6,
+     *         "roll": 3.1
+     *       }
      *     }
      *   ]
      * }

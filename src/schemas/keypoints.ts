@@ -39,11 +39,12 @@ export const KeypointsAnswer = named('KeypointsAnswer', z.object({
     }),
   ),
 }).meta({
+  // The reference keypoint backend's answer for test/fixtures/astronaut.png (2026-11-28), with
+  // the first two of its 106 points, to keep the example short.
   example: {
-    logid: '20261125083046BA006CE17531D37D',
+    logid: '20261128114154781D4D175458FCC8',
     image: { width: 512, height: 512 },
-    // Two of the 106 points, to keep the example short.
-    faces: [{ rect: { left: 176, top: 66, width: 95, height: 95 }, score: 0.985, landmarks: [[217.8, 102.1], [219.35, 108.9]] }],
+    faces: [{ rect: { left: 178, top: 70, width: 93, height: 104 }, score: 1, landmarks: [[179, 111], [179, 116.63]], pose: { yaw: 1.1, pitch: 11.6, roll: 3.1 } }],
   },
 }));
 export type KeypointsAnswer = z.infer<typeof KeypointsAnswer>;
