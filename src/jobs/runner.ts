@@ -2,6 +2,7 @@ import { trace } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobsConfig } from '../config/schema.js';
 import { ApiError, toProblem } from '../errors.js';
+import { ANONYMOUS } from '../partners/identity.js';
 import type { CallContext, RpcClient } from '../rpc/rpc-client.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import { apiErrorFromRpc } from '../rpc-to-http.js';
@@ -64,7 +65,7 @@ async function run(deps: RunnerDeps, queued: JobRecord, signal: AbortSignal): Pr
     const ctx: CallContext = {
       logid: job.logid,
       clientAddr: job.client_addr,
-      ...(job.partner === 'anonymous' ? {} : { partner: job.partner }),
+      ...(job.partner === ANONYMOUS ? {} : { partner: job.partner }),
       ...(job.traceparent ? { traceparent: job.traceparent } : {}),
       log: jobLog,
       signal,
