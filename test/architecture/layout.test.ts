@@ -30,7 +30,6 @@ const TESTED_THROUGH: Record<string, string> = {
   'src/route-name.ts': 'test/plugins/metrics.test.ts and test/plugins/request-log.test.ts (the route label)',
   'src/stage-clock.ts': 'test/plugins/request-log.test.ts and test/plugins/metrics.test.ts (the time of each stage)',
   'src/logid.ts': 'test/plugins/request-context.test.ts',
-  'src/partners/api-keys.ts': 'test/plugins/partners.test.ts',
   'src/plugins/body-parsers.ts': 'test/routes/keypoints/validation.test.ts and test/hostile/bodies.test.ts (JSON and multipart bodies)',
   'src/plugins/rpc.ts': 'test/rpc/* and every route test (app.rpc)',
   'src/plugins/stages.ts': 'test/plugins/request-log.test.ts (the time of each stage in the log line)',

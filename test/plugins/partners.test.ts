@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, loadConfig, loadKeys } from '../../src/config/load.js';
-import { hashKey } from '../../src/partners/api-keys.js';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { jpeg } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -72,22 +67,4 @@ describe('API keys', () => {
       assert.notEqual((await fetch(`${gw.url}${path}`)).status, 401, path);
     }
   });
-});
-
-test('keys are configured as hashes: a plain key, a bad file or no key at all stops the start naming the variable', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vg-keys-'));
-  const bad = (content: string) => {
-    const file = join(dir, `${Math.random()}.json`);
-    writeFileSync(file, content);
-    return file;
-  };
-  const refused = (env: Record<string, string>, message: RegExp) =>
-    assert.throws(() => loadKeys(loadConfig(env)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
-  refused({ API_KEYS_FILE: bad('{"partners":{"acme":{"keys":["plain-key"]}}}') }, /API_KEYS_FILE .*sha256/);
-  refused({ API_KEYS_FILE: bad('not json') }, /API_KEYS_FILE/);
-  refused({ API_KEYS_FILE: join(dir, 'missing.json') }, /API_KEYS_FILE .*ENOENT/);
-  refused({ API_KEYS: 'acme=plain-key' }, /API_KEYS: .*sha256/);
-  refused({ API_KEYS_FILE: bad('{"partners":{}}') }, /no keys/);
-  assert.equal(loadKeys(loadConfig({ API_KEYS: `acme=${hashKey(ACME)}` }))!.verify(ACME)!.toString(), '[object Object]');
-  assert.equal(loadKeys(loadConfig({})), undefined, 'off by default');
 });
