@@ -988,6 +988,12 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description `REQUEST_TIMEOUT`: The request body did not arrive in time. */
+      408: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description `PAYLOAD_TOO_LARGE`: The request body is too large. */
       413: {
         content: {
@@ -1096,6 +1102,12 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description `REQUEST_TIMEOUT`: The request body did not arrive in time. */
+      408: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description `IDEMPOTENCY_KEY_IN_USE`: A request with this Idempotency-Key is still being accepted; try again shortly. */
       409: {
         content: {
@@ -1200,6 +1212,12 @@ export interface operations {
       };
       /** @description `API_KEY_REJECTED`: This API key is not accepted. */
       403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description `REQUEST_TIMEOUT`: The request body did not arrive in time. */
+      408: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

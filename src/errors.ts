@@ -54,6 +54,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** What a route that takes one image in any body form can refuse (for its OpenAPI entry). */
 export const IMAGE_INPUT_ERRORS: ErrorCode[] = [
+  // A body too slow, paused or late is cut off whatever its route (plugins/body-guard.ts).
+  'REQUEST_TIMEOUT',
   'INVALID_JSON',
   'INVALID_ARGUMENT',
   'INVALID_BASE64',

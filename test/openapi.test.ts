@@ -106,6 +106,15 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  test('every operation that takes a body documents 408 REQUEST_TIMEOUT: a body too slow is cut off on any route', () => {
+    const withBody = operations().filter(({ op }) => op.requestBody);
+    assert.ok(withBody.length >= 3);
+    for (const { path, method, op } of withBody) {
+      const examples = Object.keys((op.responses['408']?.content?.['application/problem+json']?.examples ?? {}) as Record<string, unknown>);
+      assert.deepEqual(examples, ['REQUEST_TIMEOUT'], `${method} ${path}`);
+    }
+  });
+
   test('every operation has its own operationId, and its JSON answers and bodies are named component schemas', () => {
     const ids = operations().map(({ path, method, op }) => {
       assert.match(op.operationId ?? '', /^[a-z][A-Za-z0-9]+$/, `${method} ${path} has an operationId`);
