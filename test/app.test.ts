@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Problem as ProblemSchema } from '../src/schemas/problem.js';
 import { closedPort } from './helpers/fake-backends.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { RawRequest } from './helpers/raw-http.js';
 
 describe('what the HTTP server meets before any route: problem+json too', () => {
   let gw: TestGateway;
@@ -12,23 +12,18 @@ describe('what the HTTP server meets before any route: problem+json too', () => 
   });
   after(() => gw.close());
 
-  /** What the gateway answers to `raw`, up to its closing the connection. */
-  const rawExchange = (raw: string) =>
-    new Promise<string>((resolve) => {
-      const socket = net.connect(gw.port, '127.0.0.1');
-      socket.write(raw);
-      let out = '';
-      socket.on('data', (c: Buffer) => (out += c.toString()));
-      socket.on('close', () => resolve(out));
-    });
-
-  const problemIn = (text: string) => ProblemSchema.parse(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)));
+  /** The gateway's answer to `raw`, written on a socket of its own: its head, and its body as a problem. */
+  const exchange = async (raw: string) => {
+    const answer = await new RawRequest(gw.port, raw).answer;
+    assert.ok(answer, 'an answer, not a closed connection');
+    return { head: answer.head, problem: ProblemSchema.parse(JSON.parse(answer.body)) };
+  };
 
   test('malformed HTTP gets a problem+json 400 with a log id, not an HTML page', async () => {
-    const text = await rawExchange('GET /healthz HTTP/1.1\r\nno colon in this header\r\n\r\n');
-    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
-    assert.match(text, /X-Tt-Logid: \d{14}/);
-    assert.equal(problemIn(text).code, 'BAD_REQUEST');
+    const { head, problem } = await exchange('GET /healthz HTTP/1.1\r\nno colon in this header\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(head, /X-Tt-Logid: \d{14}/);
+    assert.equal(problem.code, 'BAD_REQUEST');
   });
 
   // CONNECT once got no answer at all (Node drops it when nobody listens for it).
@@ -37,10 +32,9 @@ describe('what the HTTP server meets before any route: problem+json too', () => 
     ['an unknown method', 'GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n'],
   ] as const) {
     test(`${attack} gets a problem+json 501, and the next request is served`, async () => {
-      const text = await rawExchange(raw);
-      assert.match(text, /^HTTP\/1\.1 501 Not Implemented\r\n/);
-      assert.match(text, /Content-Type: application\/problem\+json/);
-      const problem = problemIn(text);
+      const { head, problem } = await exchange(raw);
+      assert.match(head, /^HTTP\/1\.1 501 Not Implemented\r\n/);
+      assert.match(head, /Content-Type: application\/problem\+json/);
       assert.equal(problem.code, 'METHOD_NOT_IMPLEMENTED');
       assert.equal(problem.status, 501);
       assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
