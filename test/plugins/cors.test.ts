@@ -6,6 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
+import { Problem as ProblemSchema } from '../../src/schemas/problem.js';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** A partner's web page: another origin than the gateway's (another port; or another host name). */
@@ -18,7 +20,8 @@ async function startPageServer(): Promise<{ port: number; close(): Promise<void>
 interface Outcome {
   status?: number;
   logid?: string | null;
-  body?: { logid?: string; code?: string; faces?: unknown[] };
+  /** The JSON answer as the page read it, for the test to parse. */
+  body?: unknown;
   refused?: string;
 }
 
@@ -29,7 +32,7 @@ function upload(page: Page, url: string, photo: string, contentType = 'image/png
       try {
         const bytes = Uint8Array.from(atob(photo), (c) => c.charCodeAt(0));
         const res = await fetch(`${url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': contentType }, body: new Blob([bytes]) });
-        return { status: res.status, logid: res.headers.get('x-tt-logid'), body: (await res.json()) as Outcome['body'] } as Outcome;
+        return { status: res.status, logid: res.headers.get('x-tt-logid'), body: await res.json() } as Outcome;
       } catch (err) {
         return { refused: String(err) } as Outcome;
       }
@@ -64,15 +67,17 @@ describe('CORS in a real browser', { skip: NO_CHROMIUM }, () => {
     const done = await upload(page, gw.url, photo);
     assert.equal(done.status, 200, done.refused);
     assert.ok(done.logid);
-    assert.equal(done.body!.logid, done.logid);
-    assert.deepEqual(done.body!.faces, []);
+    const answer = KeypointsAnswer.parse(done.body);
+    assert.equal(answer.logid, done.logid);
+    assert.deepEqual(answer.faces, []);
     // The POST with an image type is not "simple": the browser asked first, and was answered.
     assert.ok(gw.logs.some((l) => l.msg === 'request completed' && l.method === 'OPTIONS' && l.status === 204));
     // An error answer is as readable: its problem and its log id.
     const refused = await upload(page, gw.url, Buffer.from('not a photo').toString('base64'));
     assert.equal(refused.status, 415);
-    assert.equal(refused.body!.code, 'UNSUPPORTED_IMAGE_FORMAT');
-    assert.equal(refused.logid, refused.body!.logid);
+    const problem = ProblemSchema.parse(refused.body);
+    assert.equal(problem.code, 'UNSUPPORTED_IMAGE_FORMAT');
+    assert.equal(refused.logid, problem.logid);
     await page.close();
   });
 
