@@ -69,6 +69,13 @@ export const contentLength = (request: { headers: { 'content-length'?: string } 
 /** Bytes a Content-Length says, for counting: 0 without one, or with a bad one. */
 export const bytesOf = (value: unknown): number => lengthOf(value) ?? 0;
 
+/**
+ * A request's body bytes, for counting (usage, metrics, the log line): its Content-Length, else
+ * (chunked) the bytes the body guard counted as its readers took them; of a multipart body, its
+ * file parts.
+ */
+export const bodyBytes = (request: FastifyRequest): number => contentLength(request) ?? request.bodyGuard?.bytes ?? 0;
+
 /** The answer to a body, or a part of one, over its limit; `size` when it is known before reading (a Content-Length). */
 export function payloadTooLarge(name: string, limit: number, size?: number): ApiError {
   return new ApiError(

@@ -10,7 +10,7 @@ import { INSTANCE_STATES } from '../rpc/instance-health.js';
 import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import { errorCodeOf } from '../rpc-to-http.js';
-import { bytesOf } from '../limits/body.js';
+import { bodyBytes, bytesOf } from '../limits/body.js';
 import { routeOf } from '../route-name.js';
 import { STAGES } from '../stage-clock.js';
 
@@ -60,7 +60,7 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    const bytesIn = new Counter({ name: 'visiongate_http_request_bytes_total', help: 'Request body bytes (by Content-Length), by route and partner', labelNames: ['route', 'partner'], registers });
+    const bytesIn = new Counter({ name: 'visiongate_http_request_bytes_total', help: 'Request body bytes (Content-Length, or read of a chunked body), by route and partner', labelNames: ['route', 'partner'], registers });
     const bytesOut = new Counter({ name: 'visiongate_http_response_bytes_total', help: 'Response body bytes, by route and partner', labelNames: ['route', 'partner'], registers });
     const stages = new Histogram({
       name: 'visiongate_request_stage_seconds',
@@ -171,7 +171,7 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       const labels = { method: request.method, route, status: reply.statusCode, partner: request.partner };
       requests.inc(labels);
       duration.observe(labels, reply.elapsedTime / 1000);
-      bytesIn.inc({ route, partner: request.partner }, bytesOf(request.headers['content-length']));
+      bytesIn.inc({ route, partner: request.partner }, bodyBytes(request));
       bytesOut.inc({ route, partner: request.partner }, bytesOf(reply.getHeader('content-length')));
       for (const [stage, ms] of Object.entries(request.stages.ms)) stages.observe({ route, stage }, ms / 1000);
     });

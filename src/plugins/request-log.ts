@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { bytesOf } from '../limits/body.js';
+import { bodyBytes, bytesOf } from '../limits/body.js';
 import { ANONYMOUS } from '../partners/identity.js';
 import { routeOf } from '../route-name.js';
 
@@ -49,7 +49,7 @@ export default fp(
       method: request.method,
       route: routeOf(request),
       url: loggableUrl(request.url),
-      bytes_in: bytesOf(request.headers['content-length']),
+      bytes_in: bodyBytes(request),
       stages: Object.fromEntries(Object.entries(request.stages.ms).map(([k, v]) => [k, round(v)])),
     });
     app.addHook('onResponse', async (request, reply) => {

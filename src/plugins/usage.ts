@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
-import { bytesOf, contentLength } from '../limits/body.js';
+import { bodyBytes, bytesOf } from '../limits/body.js';
 import { isPartnerRoute } from '../partners/identity.js';
 import { REDIS_OPTIONS } from '../redis-options.js';
 import type { UsageCounts, UsageRow } from '../usage/counts.js';
@@ -65,8 +65,7 @@ export default fp<{ config: Config }>(
         succeeded: status < 400 ? 1 : 0,
         client_errors: status >= 400 && status < 500 ? 1 : 0,
         server_errors: status >= 500 ? 1 : 0,
-        // A chunked body has no Content-Length: the body guard counted its bytes as they were read.
-        bytes_in: contentLength(request) ?? request.bodyGuard?.bytes ?? 0,
+        bytes_in: bodyBytes(request),
         bytes_out: bytesOf(reply.getHeader('content-length')),
         images: request.imagesProcessed,
         backend_ms: Math.round(request.stages.ms.rpc ?? 0),

@@ -78,6 +78,14 @@ export class RawRequest {
   }
 }
 
+/** `body` as fetch options that send it chunked (no Content-Length), in `pieces` chunks. */
+export function chunkedBody(body: Buffer, pieces = 3): RequestInit {
+  const size = Math.ceil(body.length / pieces);
+  const chunks = Array.from({ length: pieces }, (_, i) => body.subarray(i * size, (i + 1) * size));
+  const stream = new ReadableStream<Uint8Array>({ pull: (c) => void (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) });
+  return { body: stream, duplex: 'half' } as RequestInit;
+}
+
 /** A chunk in HTTP/1.1 chunked framing. */
 export const chunked = (chunk: Buffer): Buffer[] => [Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')];
 

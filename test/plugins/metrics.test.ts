@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closedPort, fakeKeypoint, ok, status } from '../helpers/fake-backends.js';
+import { fixture } from '../helpers/fixtures.js';
 import { startGateway } from '../helpers/gateway.js';
+import { chunkedBody } from '../helpers/raw-http.js';
 
 test('/metrics is Prometheus text with the request and backend call series', async (t) => {
   const be = await fakeKeypoint(() => ok());
@@ -26,6 +28,19 @@ test('/metrics is Prometheus text with the request and backend call series', asy
   assert.match(text, /visiongate_http_request_bytes_total\{route="\/v1\/keypoints",partner="anonymous"\} 29/);
   assert.match(text, /visiongate_http_response_bytes_total\{route="\/v1\/keypoints",partner="anonymous"\} [1-9]\d*/);
   assert.match(text, /visiongate_backend_calls_in_flight\{backend="keypoint",instance="127\.0\.0\.1:\d+"\} 0/);
+});
+
+test('visiongate_http_request_bytes_total counts a chunked upload (no Content-Length) by the bytes sent, not 0', async (t) => {
+  const be = await fakeKeypoint(() => ok());
+  t.after(() => be.close());
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address });
+  t.after(() => gw.close());
+  const coffee = fixture('coffee.png');
+  const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, ...chunkedBody(coffee) });
+  assert.equal(res.status, 200);
+  await res.arrayBuffer();
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(text, new RegExp(`visiongate_http_request_bytes_total\\{route="/v1/keypoints",partner="anonymous"\\} ${coffee.length}\\n`));
 });
 
 test('/metrics counts backend failures by kind: the status a backend answered, a refused connection', async (t) => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { chunkedBody } from '../helpers/raw-http.js';
 
 describe('the log line of a request', () => {
   let be: FakeKeypoint;
@@ -45,6 +46,15 @@ describe('the log line of a request', () => {
     assert.deepEqual(Object.keys(stages), ['receive', 'decode', 'validate', 'rpc', 'encode']);
     assert.ok(Object.values(stages).every((ms) => ms >= 0));
     assert.ok(stages.rpc! <= (line.ms as number));
+  });
+
+  test('bytes_in of a chunked upload (no Content-Length) is the bytes sent, not 0', async () => {
+    const coffee = fixture('coffee.png');
+    const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png', 'x-tt-logid': 'chunked-in' }, ...chunkedBody(coffee) });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    const line = gw.logs.find((l) => l.logid === 'chunked-in' && l.msg === 'request completed')!;
+    assert.equal(line.bytes_in, coffee.length);
   });
 
   test('a refused request tells why in its one line', async () => {

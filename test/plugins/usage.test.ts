@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { Job } from '../../src/schemas/jobs.js';
 import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
+import { chunkedBody } from '../helpers/raw-http.js';
 import { expectAnswer, startGateway } from '../helpers/gateway.js';
 import { gatedImage3d, waitForStatus } from '../helpers/jobs.js';
 import { ACME, API_KEYS, BETA, expected, keypoints, usageOf, withoutBackendMs, type Sent } from '../helpers/usage.js';
@@ -39,11 +40,7 @@ test('usage: a chunked upload (no Content-Length) counts the bytes sent, not 0',
   const json = Buffer.from(JSON.stringify({ image: coffee.toString('base64') }));
   const sent: Sent[] = [];
   for (const [type, body] of [['image/png', coffee], ['application/json', json]] as const) {
-    // A stream body: fetch sends it chunked, in the three pieces given.
-    const third = Math.ceil(body.length / 3);
-    const pieces = [body.subarray(0, third), body.subarray(third, 2 * third), body.subarray(2 * third)];
-    const stream = new ReadableStream<Uint8Array>({ pull: (c) => void (pieces.length ? c.enqueue(pieces.shift()!) : c.close()) });
-    const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': type, 'x-api-key': ACME }, body: stream, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': type, 'x-api-key': ACME }, ...chunkedBody(body) });
     sent.push({ status: res.status, bytesIn: body.length, bytesOut: (await res.arrayBuffer()).byteLength });
   }
   assert.deepEqual(sent.map((s) => s.status), [200, 200]);
