@@ -24,11 +24,9 @@ import requestContext from './plugins/request-context.js';
 import rpc from './plugins/rpc.js';
 import tracing from './plugins/tracing.js';
 import usage from './plugins/usage.js';
-import arscan from './routes/arscan.js';
 import health from './routes/health.js';
-import image3d from './routes/image3d.js';
-import keypoints from './routes/keypoints.js';
 import usageRoute from './routes/usage.js';
+import { SERVICES } from './services/index.js';
 
 export interface AppOptions {
   /** Accepted API keys (config/load.ts `loadKeys`); undefined: keys are not asked for. */
@@ -74,6 +72,8 @@ function answerRaw(socket: Socket, err: ApiError): void {
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const limits = bodyLimits(config.maxImageBytes);
   const { trustProxy } = config;
+  // Loaded before the docs plugin reads the named schemas, which loading the routes names.
+  const serviceRoutes = await Promise.all(SERVICES.map(async (service) => (await service.routes()).default));
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -123,9 +123,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     await app.register(docs, { security: opts.keys !== undefined || opts.documentKeys === true });
     await app.register(health, { backends: config.backends });
     await app.register(jobs, { config, keys: opts.keys });
-    await app.register(keypoints);
-    await app.register(image3d);
-    await app.register(arscan, { config });
+    for (const routes of serviceRoutes) await app.register(routes, { config });
     await app.register(usageRoute);
   } catch (err) {
     await app.close().catch(() => undefined);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendConfig } from './config/schema.js';
+import { envPrefix } from './services/descriptor.js';
 
 export interface LaunchedBackend {
   port: number;
@@ -31,17 +32,18 @@ function referenceBackendsInstalled(): boolean {
 /**
  * Starts a reference backend as a child process on a free loopback port, speaking the
  * transport and protocol the gateway is configured for. A process of its own, because the
- * CPU work would otherwise stall the gateway's event loop.
+ * CPU work would otherwise stall the gateway's event loop. `entry` is the name the service's
+ * descriptor gives it (`reference.entry`).
  */
-export async function launchReferenceBackend(backend: BackendConfig): Promise<LaunchedBackend> {
+export async function launchReferenceBackend(entry: string, backend: BackendConfig): Promise<LaunchedBackend> {
   if (!referenceBackendsInstalled()) {
-    const variable = `${backend.name.toUpperCase()}_BACKENDS`;
+    const variable = `${envPrefix(backend.name)}BACKENDS`;
     throw new ReferenceBackendsMissing(
       `${variable} is unset and the reference backends are not installed here (a production install of the gateway leaves them out): set ${variable} to the real service, or run the visiongate-reference-backends image (docs/reference-backends.md)`,
     );
   }
-  const entry = fileURLToPath(new URL(`./backends/${backend.name}/main${ext}`, import.meta.url));
-  const child = fork(entry, ['--port', '0', '--transport', backend.transport, '--protocol', backend.protocol], {
+  const main = fileURLToPath(new URL(`./backends/${entry}/main${ext}`, import.meta.url));
+  const child = fork(main, ['--port', '0', '--transport', backend.transport, '--protocol', backend.protocol], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -7,6 +7,8 @@ import { runPrimary, STOP_SIGNALS } from './cluster/primary.js';
 import { ConfigError, loadConfig, loadKeys } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { KeyRing } from './partners/api-keys.js';
+import { envPrefix } from './services/descriptor.js';
+import { SERVICES } from './services/index.js';
 import { startTracing } from './tracing.js';
 
 let config: Config;
@@ -25,8 +27,9 @@ const log = pino({ level: config.logLevel });
 // to its workers in this variable (name=host:port,...).
 const REFERENCE_ADDRESSES = 'VISIONGATE_REFERENCE_ADDRESSES';
 
-// Backends left unset are served by the built-in CPU references, so `npm start` needs nothing
-// else (loadConfig has refused this in production unless REFERENCE_BACKENDS=true).
+// Backends left unset are served by their built-in CPU references, so `npm start` needs nothing
+// else (loadConfig has refused this in production unless REFERENCE_BACKENDS=true, and for a
+// service whose descriptor has no reference backend).
 const references: Array<{ name: string; port: number; stop(): void }> = [];
 if (cluster.isWorker) {
   for (const item of (process.env[REFERENCE_ADDRESSES] ?? '').split(',').filter(Boolean)) {
@@ -34,11 +37,12 @@ if (cluster.isWorker) {
     Object.assign(config.backends[name], { instances: [{ host: '127.0.0.1', port: Number(port) }], reference: true });
   }
 } else {
-  for (const backend of Object.values(config.backends)) {
-    if (backend.instances) continue;
+  for (const service of SERVICES) {
+    const backend = config.backends[service.name];
+    if (backend.instances || !service.reference) continue;
     let ref: LaunchedBackend;
     try {
-      ref = await launchReferenceBackend(backend);
+      ref = await launchReferenceBackend(service.reference.entry, backend);
     } catch (err) {
       if (!(err instanceof ReferenceBackendsMissing)) throw err;
       console.error(err.message);
@@ -49,7 +53,7 @@ if (cluster.isWorker) {
     backend.reference = true;
     ref.child.once('exit', (code, signal) => log.error({ backend: backend.name, code, signal }, 'a reference backend exited; its routes will answer 503'));
     // Loud, once per stand-in: its answers are a CPU approximation, not the real service's.
-    const variable = `${backend.name.toUpperCase()}_BACKENDS`;
+    const variable = `${envPrefix(backend.name)}BACKENDS`;
     log.warn({ backend: backend.name, address: `127.0.0.1:${ref.port}` }, `${variable} is unset: ${backend.name} is served by the built-in reference backend, a CPU stand-in, not the real service`);
   }
 }

@@ -1,5 +1,7 @@
 import { loadKeyRing, type KeyRing } from '../partners/api-keys.js';
-import { BACKEND_NAMES, configSchema, type Config } from './schema.js';
+import { envPrefix } from '../services/descriptor.js';
+import { BACKEND_NAMES } from '../services/index.js';
+import { configSchema, type Config } from './schema.js';
 
 /** Its message has one line per invalid variable, each naming it. */
 export class ConfigError extends Error {}
@@ -14,7 +16,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Each backend's variables with their prefix taken off, for the one per-backend schema.
   const backends = Object.fromEntries(
     BACKEND_NAMES.map((name) => {
-      const prefix = `${name.toUpperCase()}_`;
+      const prefix = envPrefix(name);
       return [name, Object.fromEntries(Object.entries(present).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])))];
     }),
   );
@@ -24,7 +26,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const issue of parsed.error.issues) {
     // ['PORT'] or ['backends', 'keypoint', 'TIMEOUT_MS'] -> KEYPOINT_TIMEOUT_MS
     const [first, backend, key] = issue.path.map(String);
-    const name = first === 'backends' ? `${backend?.toUpperCase()}_${key}` : String(first);
+    const name = first === 'backends' ? `${envPrefix(String(backend))}${key}` : String(first);
     if (!lines.has(name)) lines.set(name, `invalid configuration: ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`);
   }
   throw new ConfigError([...lines.values()].join('\n'));

@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-
-/** The backends the gateway fronts; each has its own env prefix (KEYPOINT_BACKENDS, ...). */
-export const BACKEND_NAMES = ['keypoint', 'image3d', 'arscan'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import { envPrefix } from '../services/descriptor.js';
+import { SERVICES, type BackendName } from '../services/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -107,6 +105,16 @@ function backendSchema<N extends BackendName>(name: N, defaults: { timeoutMs: nu
     }));
 }
 
+/** Every service's variables, from its descriptor (services/index.ts). */
+function backendsSchema() {
+  const shape = Object.fromEntries(SERVICES.map((s) => [s.name, backendSchema(s.name, s.defaults)]));
+  return z.object(shape as { [B in BackendName]: ReturnType<typeof backendSchema<B>> });
+}
+
+/** The variables of one service, by their full names (`KEYPOINT_BACKENDS`, ...), from its schema. */
+export const backendVariables = (service: (typeof SERVICES)[number]): string[] =>
+  Object.keys(backendSchema(service.name, service.defaults).in.shape).map((key) => envPrefix(service.name) + key);
+
 /**
  * The gateway's configuration from its environment. Its input is the environment with each
  * backend's variables also under `backends.<name>` (see load.ts); its output is `Config`.
@@ -182,28 +190,21 @@ export const configSchema = z
     USAGE_FLUSH_MS: int(10, 60_000).default(1000),
     USAGE_RETENTION_DAYS: int(1, 3650).default(400),
     WORKERS: z.union([z.literal('auto').transform(() => availableParallelism()), int(1, 1024)]).default(1),
-    backends: z.object({
-      // Ten faces of 106 points are about 30 KB.
-      keypoint: backendSchema('keypoint', { timeoutMs: 10_000, maxReplyBytes: 1 * MiB }),
-      // A video of at most 40 s (10 s at a quarter speed) and its depth map.
-      image3d: backendSchema('image3d', { timeoutMs: 10_000, maxReplyBytes: 128 * MiB }),
-      // A real reconstruction takes minutes on a GPU queue. A model with a 4096-pixel texture
-      // is tens of MB; the cap also keeps its base64 JSON answer under V8's longest string.
-      arscan: backendSchema('arscan', { timeoutMs: 300_000, maxReplyBytes: 256 * MiB }),
-    }),
+    backends: backendsSchema(),
   })
   // A stand-in serving partners by accident is worse than not starting: in production the
   // reference backends are there only when asked for.
   .superRefine((e, ctx) => {
     const references = e.REFERENCE_BACKENDS === undefined ? e.NODE_ENV !== 'production' : e.REFERENCE_BACKENDS === 'true';
-    if (references) return;
     const why = e.REFERENCE_BACKENDS === 'false' ? 'REFERENCE_BACKENDS=false' : 'NODE_ENV=production';
-    for (const name of BACKEND_NAMES) {
-      if (e.backends[name].instances) continue;
+    for (const { name, reference } of SERVICES) {
+      if (e.backends[name].instances || (references && reference)) continue;
       ctx.addIssue({
         code: 'custom',
         path: ['backends', name, 'BACKENDS'],
-        message: `must be set with ${why} (or REFERENCE_BACKENDS=true to run the built-in reference backend instead)`,
+        message: reference
+          ? `must be set with ${why} (or REFERENCE_BACKENDS=true to run the built-in reference backend instead)`
+          : `must be set: ${name} has no built-in reference backend`,
       });
     }
   })

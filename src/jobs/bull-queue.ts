@@ -1,6 +1,6 @@
 import { DelayedError, Queue, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { BackendName } from '../config/schema.js';
+import type { BackendName } from '../services/index.js';
 import { isFinal, JOB_KINDS, type JobKindName, type JobRecord } from './job.js';
 import { runJob, type JobQueue, type RunnerDeps } from './runner.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { BackendName } from '../config/schema.js';
+import type { BackendName } from '../services/index.js';
 import type { CallContext, RpcClient } from '../rpc/rpc-client.js';
 import type { JobKindName } from './job.js';
 

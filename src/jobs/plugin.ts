@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { join } from 'node:path';
-import type { BackendName, Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
+import type { BackendName } from '../services/index.js';
 import { ApiError } from '../errors.js';
 import { DirBlobStore, type BlobStore } from './blob-store.js';
 import { fingerprint, idempotencyKey, IdempotencyKeys, KEY_LIFETIME_MS } from './idempotency.js';

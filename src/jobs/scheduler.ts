@@ -1,4 +1,4 @@
-import type { BackendName } from '../config/schema.js';
+import type { BackendName } from '../services/index.js';
 import { JOB_KINDS, type JobKindName, type JobRecord } from './job.js';
 import { runJob, type JobQueue, type RunnerDeps } from './runner.js';
 

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { readFileSync } from 'node:fs';
 import { componentSchemas } from '../schemas/json-schema.js';
+import { SERVICES } from '../services/index.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -41,9 +42,7 @@ export default fp<{ security: boolean }>(
         },
         ...(security && { security: [{ bearerAuth: [] }, { apiKeyHeader: [] }] }),
         tags: [
-          { name: 'keypoints', description: 'Faces and landmarks' },
-          { name: 'image3d', description: 'Photos to videos with 3D camera motion' },
-          { name: 'arscan', description: 'Photos of an object to a textured 3D model' },
+          ...SERVICES.map((s) => s.tag),
           { name: 'jobs', description: 'Long work (arscan, image3d) submitted with `Prefer: respond-async`: its state, result, events' },
           { name: 'operations', description: 'Health and readiness (no key needed)' },
         ],

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { clusterScrape } from '../cluster/metrics.js';
-import { BACKEND_NAMES } from '../config/schema.js';
+import { BACKEND_NAMES } from '../services/index.js';
 import { INSTANCE_STATES } from '../rpc/instance-health.js';
 import type { Interceptor, RpcClient } from '../rpc/rpc-client.js';
 import { RpcError } from '../rpc/rpc-error.js';

@@ -1,17 +1,19 @@
-import type { FastifyPluginAsync } from 'fastify';
 import arscan from '../../gen/thrift/arscan_types.js';
-import type { Config } from '../config/schema.js';
 import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectCaptureSet } from '../input/capture-set.js';
 import type { ZipFile } from '../input/zip.js';
 import type { JobKind } from '../jobs/kind.js';
 import { bodyLimits } from '../limits/body.js';
-import { ARSCAN_IMAGE_COUNT, ARSCAN_IMAGE_SIDE, ArscanJsonAnswer, MODEL_FORMATS, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
+import { ArscanJsonAnswer, MODEL_FORMATS, ArscanJsonBody, ArscanMultipartBody, ArscanOptions } from '../schemas/arscan.js';
 import { BINARY } from '../schemas/image-request.js';
 import { JOB_ACCEPTED, SUBMIT_ERRORS, SubmitHeaders } from '../schemas/jobs.js';
 import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
+import type { ServiceRoute } from '../services/descriptor.js';
+import { ARSCAN_LIMITS, arscanService } from '../services/arscan.js';
 import { sendFile, wantsJson } from './binary-answer.js';
+
+const { imageSide, imageCount } = ARSCAN_LIMITS;
 
 /** A validated capture set: what the backend call needs (and what a job stores). */
 export interface ArscanInput {
@@ -33,11 +35,11 @@ export interface ArscanOutput {
 /** The reconstruction: called by the route, or later by a job. */
 export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
   name: 'arscan',
-  backend: 'arscan',
+  backend: arscanService.name,
   route: '/v1/arscan/models',
   async run(rpc, { images, skipped, format, texture_size }, ctx) {
     const res = await rpc.call(
-      'arscan',
+      arscanService.name,
       'Reconstruct',
       new arscan.ReconstructRequest({ images: images.map((i) => new arscan.CaptureImage(i)), model_format: format, texture_size }),
       ctx,
@@ -61,19 +63,19 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
   },
 };
 
-const arscanRoute: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+const arscanRoute: ServiceRoute = async (app, { config }) => {
   app.jobs.register(arscanJob);
-  const capture = { archiveBytes: config.maxArchiveBytes, zip: config.archive, side: ARSCAN_IMAGE_SIDE, count: ARSCAN_IMAGE_COUNT };
+  const capture = { archiveBytes: config.maxArchiveBytes, zip: config.archive, side: imageSide, count: imageCount };
   app.post(
     arscanJob.route,
     {
-      config: { bodyLimits: bodyLimits(config.maxArchiveBytes), backend: 'arscan' },
+      config: { bodyLimits: bodyLimits(config.maxArchiveBytes), backend: arscanService.name },
       schema: {
         operationId: 'createArscanModel',
-        tags: ['arscan'],
+        tags: [arscanService.tag.name],
         summary: 'Photos of one object in, a textured 3D model (zip) out',
         description:
-          'Send 3 to 200 JPEG or PNG photos (64 to 8192 pixels a side): as a zip (raw `application/zip` body, multipart ' +
+          `Send ${imageCount.min} to ${imageCount.max} JPEG or PNG photos (${imageSide.min} to ${imageSide.max} pixels a side): as a zip (raw \`application/zip\` body, multipart ` +
           '`archive`, or JSON `archive` in base64), as several multipart `images` files, or as JSON `images`. Archive ' +
           'entries that are not images are skipped and named in `X-Skipped-Entries`. The answer is the model zip; with ' +
           '`Accept: application/json`, JSON with the zip in base64. Options may be query parameters with any form. ' +

@@ -1,8 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import type { BackendConfig, BackendName } from '../config/schema.js';
+import type { BackendConfig } from '../config/schema.js';
 import { ApiError, toProblem } from '../errors.js';
 import type { InstanceReport } from '../rpc/backend.js';
+import type { BackendName } from '../services/index.js';
 import { Liveness, Readiness } from '../schemas/health.js';
 import { ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';

@@ -1,12 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { BACKEND_CALL_ERRORS, IMAGE_INPUT_ERRORS, PARTNER_ERRORS } from '../errors.js';
 import { collectImage } from '../input/collect.js';
 import { inspectImage } from '../input/image.js';
 import { ref } from '../schemas/json-schema.js';
-import { KEYPOINT_IMAGE_SIDE, KeypointJsonBody, KeypointMultipartBody, KeypointOptions, KeypointsAnswer } from '../schemas/keypoints.js';
+import { KeypointJsonBody, KeypointMultipartBody, KeypointOptions, KeypointsAnswer } from '../schemas/keypoints.js';
 import { imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
+import type { ServiceRoute } from '../services/descriptor.js';
+import { KEYPOINT_LIMITS, keypointService } from '../services/keypoint.js';
+
+const { imageSide, landmarkCount } = KEYPOINT_LIMITS;
 
 /**
  * Landmarks to 1/100 pixel: finer means nothing for a face, and a double printed in full
@@ -14,17 +17,17 @@ import { problemResponses } from '../schemas/problem.js';
  */
 const hundredths = (v: number) => Math.round(v * 100) / 100;
 
-const keypointsRoute: FastifyPluginAsync = async (app) => {
+const keypointsRoute: ServiceRoute = async (app) => {
   app.post(
     '/v1/keypoints',
     {
-      config: { backend: 'keypoint' },
+      config: { backend: keypointService.name },
       schema: {
         operationId: 'detectKeypoints',
-        tags: ['keypoints'],
-        summary: 'Faces and their 106 landmarks in one photo',
+        tags: [keypointService.tag.name],
+        summary: `Faces and their ${landmarkCount} landmarks in one photo`,
         description:
-          'Send one JPEG or PNG (32 to 4096 pixels a side) as JSON with base64, as a multipart `image` file, or as the raw body ' +
+          `Send one JPEG or PNG (${imageSide.min} to ${imageSide.max} pixels a side) as JSON with base64, as a multipart \`image\` file, or as the raw body ` +
           '(`image/jpeg` or `image/png`). Options may be query parameters with any form; a body value wins. ' +
           'The format is read from the bytes, not the Content-Type.',
         ...imageRequestSchema(KeypointOptions, KeypointJsonBody, KeypointMultipartBody),
@@ -37,8 +40,8 @@ const keypointsRoute: FastifyPluginAsync = async (app) => {
     async (request): Promise<KeypointsAnswer> => {
       const { image, options: { max_faces } } = await collectImage(request, 'image', KeypointOptions);
       request.stages.enter('validate');
-      const info = inspectImage(image, 'image', KEYPOINT_IMAGE_SIDE);
-      const res = await app.rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image, max_faces }), request.callContext());
+      const info = inspectImage(image, 'image', imageSide);
+      const res = await app.rpc.call(keypointService.name, 'Detect', new keypoint.DetectRequest({ image, max_faces }), request.callContext());
       return {
         logid: request.id,
         image: { width: res.image_width ?? info.width, height: res.image_height ?? info.height },

@@ -1,11 +1,11 @@
 import { isIP } from 'node:net';
 import type { BackendConfig, HostPort } from '../config/schema.js';
+import { serviceNamed } from '../services/index.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
 import { replyFault } from './reply-checks.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcLog } from './rpc-client.js';
-import { SERVICE_CLIENTS } from './services.js';
 import type { MessageCap } from './transport.js';
 
 export interface Instance {
@@ -90,7 +90,7 @@ export class Backend {
 
   private instance(addr: HostPort, name?: string): Instance {
     return {
-      pool: new InstancePool(addr, SERVICE_CLIENTS[this.config.name], this.poolOptions),
+      pool: new InstancePool(addr, serviceNamed(this.config.name).client, this.poolOptions),
       health: new InstanceHealth(this.ejection),
       ...(name ? { name } : {}),
     };

@@ -1,7 +1,7 @@
 import keypoint from '../../gen/thrift/keypoint_types.js';
-import type { BackendName } from '../config/schema.js';
-import { KEYPOINT_IMAGE_SIDE } from '../schemas/keypoints.js';
-import type { BackendMethods } from './services.js';
+import { IMAGE3D_LIMITS } from '../services/image3d.js';
+import { KEYPOINT_LIMITS } from '../services/keypoint.js';
+import type { BackendMethods, BackendName } from '../services/index.js';
 
 /**
  * What the IDL promises of each backend's replies, checked before anything of a reply reaches
@@ -22,9 +22,9 @@ const within = (v: number, min: number, max: number) => finite(v) && v >= min &&
 /** A coordinate may lie outside the image (a face cut by its edge), but not further than one image size. */
 const nearImage = (v: number, side: number) => within(v, -side, 2 * side);
 
-// idl/image3d.thrift: at most 10 s of camera path at a quarter speed; 60 frames a second is
-// more than any renderer makes of it.
-const MAX_VIDEO_FRAMES = 40 * 60;
+// The longest camera path at the lowest speed (40 s); 60 frames a second is more than any
+// renderer makes of it.
+const MAX_VIDEO_FRAMES = ((IMAGE3D_LIMITS.durationMs.max / IMAGE3D_LIMITS.speed.min) * 60) / 1000;
 
 const MAGIC = {
   mp4: (b: Buffer) => b.length >= 8 && b.toString('latin1', 4, 8) === 'ftyp',
@@ -55,7 +55,7 @@ const keypointCheck: Check<'keypoint'> = (request, response) => {
   const faces = response.faces ?? [];
   const maxFaces = request.max_faces ?? 1;
   if (faces.length > maxFaces) return `${faces.length} faces for a request of at most ${maxFaces}`;
-  const { min, max } = KEYPOINT_IMAGE_SIDE;
+  const { min, max } = KEYPOINT_LIMITS.imageSide;
   for (const [field, side] of [['image_width', response.image_width], ['image_height', response.image_height]] as const) {
     if (side != null && !within(side, min, max)) return `${field} ${side} is outside ${min}..${max}`;
   }

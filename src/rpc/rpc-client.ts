@@ -1,7 +1,7 @@
 import type { BaseLogger } from 'pino';
-import type { BackendName, Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
+import type { BackendMethods, BackendName } from '../services/index.js';
 import { Backend, type InstanceReport, type Lookup, type RpcObserver } from './backend.js';
-import type { BackendMethods } from './services.js';
 import type { InstanceState } from './instance-health.js';
 
 /** What the client logs with: pino's methods, so that a fastify logger or a bare pino one will do. */

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
 import { intRange, named, namedBody } from './json-schema.js';
+import { ARSCAN_LIMITS } from '../services/arscan.js';
 
-/** The IDL's limits (idl/arscan.thrift). */
-export const ARSCAN_IMAGE_SIDE = { min: 64, max: 8192 };
-export const ARSCAN_IMAGE_COUNT = { min: 3, max: 200 };
+const { imageSide, imageCount, textureSize } = ARSCAN_LIMITS;
 export const MODEL_FORMATS = ['glb', 'obj'] as const;
 
 export const ArscanOptions = named('ArscanOptions', z.strictObject({
@@ -13,7 +12,7 @@ export const ArscanOptions = named('ArscanOptions', z.strictObject({
     .default('glb')
     .meta({ description: 'The model format: binary glTF, or OBJ with its MTL and texture.', example: 'glb' }),
   // Examples equal the defaults: Swagger UI pre-fills them, and "Try it out" should send what the route would do anyway.
-  texture_size: intRange(256, 4096).default(2048).meta({ description: 'Texture edge in pixels.', example: 2048 }),
+  texture_size: intRange(textureSize.min, textureSize.max).default(2048).meta({ description: 'Texture edge in pixels.', example: 2048 }),
 }));
 
 const b64 = (description: string) => z.string().meta({ description, format: 'byte' });
@@ -22,7 +21,7 @@ export const ArscanJsonBody = namedBody('ArscanJsonRequest', ArscanOptions, {
   images: z
     .array(z.object({ name: z.string().meta({ description: 'File name (used as a name only, never as a path).' }), data: b64('The photo, JPEG or PNG, base64.') }))
     .optional()
-    .meta({ description: '3 to 200 photos of one object, 64 to 8192 pixels a side. Send this or `archive`.' }),
+    .meta({ description: `${imageCount.min} to ${imageCount.max} photos of one object, ${imageSide.min} to ${imageSide.max} pixels a side. Send this or \`archive\`.` }),
   archive: b64('A zip of the photos, base64. Send this or `images`.').optional(),
 }, {
   // One of the two forms (an example built from the fields would send both, which is refused): three

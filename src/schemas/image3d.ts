@@ -1,26 +1,25 @@
 import { z } from 'zod';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
 import { intRange, named, namedBody } from './json-schema.js';
+import { IMAGE3D_LIMITS } from '../services/image3d.js';
 
-/** The IDL's limits (idl/image3d.thrift). */
-export const IMAGE3D_IMAGE_SIDE = { min: 64, max: 4096 };
-export const MOTIONS = ['zoom', 'swing', 'circle', 'dolly_zoom'] as const;
+const { imageSide, speed, durationMs, motionNames: MOTIONS } = IMAGE3D_LIMITS;
 export const VIDEO_FORMATS = ['mp4', 'gif'] as const;
 
-const speedMessage = 'must be a number from 0.25 to 4.0';
+const speedMessage = `must be a number from ${speed.min} to ${speed.max.toFixed(1)}`;
 
 export const Image3dOptions = named('Image3dOptions', z.strictObject({
   speed: z
     .number({ error: speedMessage })
-    .min(0.25, speedMessage)
-    .max(4, speedMessage)
+    .min(speed.min, speedMessage)
+    .max(speed.max, speedMessage)
     .default(1)
     .meta({ description: 'Playback speed: at 2.0 the video lasts half as long as at 1.0.', example: 1 }),
   motion: z
     .enum(MOTIONS, { error: `must be one of ${MOTIONS.join(', ')}` })
     .default('zoom')
     .meta({ description: 'The camera path.', example: 'zoom' }),
-  duration_ms: intRange(1000, 10000)
+  duration_ms: intRange(durationMs.min, durationMs.max)
     .default(3000)
     .meta({ description: 'Length of the camera path at speed 1.0, in milliseconds.', example: 3000 }),
   format: z
@@ -31,7 +30,7 @@ export const Image3dOptions = named('Image3dOptions', z.strictObject({
 
 export const Image3dJsonBody = namedBody('Image3dJsonRequest', Image3dOptions, {
   image: z.string().meta({
-    description: 'The photo, JPEG or PNG, 64 to 4096 pixels a side, in standard base64 (a `data:` prefix is fine).',
+    description: `The photo, JPEG or PNG, ${imageSide.min} to ${imageSide.max} pixels a side, in standard base64 (a \`data:\` prefix is fine).`,
     format: 'byte',
     example: EXAMPLE_FACE_JPEG_BASE64,
   }),

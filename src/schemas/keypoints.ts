@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { intRange, named, namedBody } from './json-schema.js';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
+import { KEYPOINT_LIMITS } from '../services/keypoint.js';
 
-/** The IDL's limits (idl/keypoint.thrift). */
-export const KEYPOINT_IMAGE_SIDE = { min: 32, max: 4096 };
+const { maxFaces, landmarkCount } = KEYPOINT_LIMITS;
 
 export const KeypointOptions = named(
   'KeypointsOptions',
   z.strictObject({
-    max_faces: intRange(1, 10).default(1).meta({ description: 'Most faces to return, the largest first.', example: 1 }),
+    max_faces: intRange(maxFaces.min, maxFaces.max).default(1).meta({ description: 'Most faces to return, the largest first.', example: 1 }),
   }),
 );
 
@@ -31,7 +31,7 @@ export const KeypointsAnswer = named('KeypointsAnswer', z.object({
     z.object({
       rect: z.object({ left: z.number(), top: z.number(), width: z.number(), height: z.number() }),
       score: z.number().meta({ description: 'Detection confidence, 0..1.' }),
-      landmarks: z.array(xy).meta({ description: '106 points [x, y] in pixels of the input image, to 1/100 pixel; see the README for their order.' }),
+      landmarks: z.array(xy).meta({ description: `${landmarkCount} points [x, y] in pixels of the input image, to 1/100 pixel; see the README for their order.` }),
       pose: z
         .object({ yaw: z.number(), pitch: z.number(), roll: z.number() })
         .optional()

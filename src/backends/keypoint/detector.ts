@@ -1,5 +1,4 @@
 import sharp from 'sharp';
-import { KEYPOINT_IMAGE_SIDE } from '../../schemas/keypoints.js';
 import { WorkerJobs } from '../worker-thread.js';
 import type { FoundFace, MeshJob } from './mesh-worker.js';
 
@@ -28,6 +27,8 @@ export interface Detection {
  * grows to the largest photo seen and never shrinks.
  */
 const MODEL_SIDE = 1280;
+// idl/keypoint.thrift states it in a comment only (not a generated constant).
+const IMAGE_SIDE = { min: 32, max: 4096 };
 
 /** Faces and their landmarks by a neural face mesh, computed in a worker thread. */
 export class FaceDetector {
@@ -50,7 +51,7 @@ export class FaceDetector {
     }
     const width = meta.autoOrient?.width ?? meta.width ?? 0;
     const height = meta.autoOrient?.height ?? meta.height ?? 0;
-    const { min, max } = KEYPOINT_IMAGE_SIDE;
+    const { min, max } = IMAGE_SIDE;
     if (Math.min(width, height) < min || Math.max(width, height) > max) {
       throw new DetectRefusal('size', `image is ${width}x${height}; sides must be ${min}..${max}`);
     }
