@@ -59,8 +59,11 @@ const TESTED_THROUGH: Record<string, string> = {
   'src/rpc/reply-checks.ts': 'test/hostile/backends.test.ts (replies checked against the IDL)',
   'src/rpc/rpc-client.ts': 'test/rpc/*, through test/helpers/rpc.ts',
   'src/rpc/rpc-error.ts': 'test/rpc-to-http.test.ts (every RpcError kind)',
-  'src/rpc/services.ts': 'test/routes/health.test.ts (/readyz lists each backend) and every route test',
   'src/rpc/transport.ts': 'test/routes/keypoints/faults.test.ts (wire settings, frames, mismatched transports)',
+  'src/services/arscan.ts': 'test/services/index.test.ts (the list) and test/routes/arscan.test.ts (its limits, client and route)',
+  'src/services/descriptor.ts': 'test/services/index.test.ts (every descriptor it made)',
+  'src/services/image3d.ts': 'test/services/index.test.ts (the list) and test/routes/image3d.test.ts (its limits, camera motions, client and route)',
+  'src/services/keypoint.ts': 'test/services/index.test.ts (the list) and test/routes/keypoints.test.ts (its limits, client and route)',
   'src/usage/counts.ts': 'test/plugins/usage.test.ts and test/usage/*',
   'src/usage/recorder.ts': 'test/usage/redis-store.test.ts and test/usage/disk-store.test.ts (flushed while replicas and workers serve)',
 };
