@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { backendVariables } from '../../src/config/schema.js';
 import { Readiness } from '../../src/schemas/health.js';
@@ -12,6 +13,12 @@ import { startGateway } from '../helpers/gateway.js';
 const repo = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, repo), 'utf8');
 const MiB = 1024 * 1024;
+
+/** What this test reads of the OpenAPI document: its tags, and each operation's. */
+const OpenApiTags = z.object({
+  tags: z.array(z.object({ name: z.string() })),
+  paths: z.record(z.string(), z.record(z.string(), z.object({ tags: z.array(z.string()).optional() }))),
+});
 
 /** The rows of docs/configuration.md's tables, by the variables named in their first cell. */
 function configurationRows(): Array<{ names: string[]; text: string }> {
@@ -47,10 +54,7 @@ test('readiness, the OpenAPI tags and the metrics labels list every service, eac
   assert.deepEqual(Object.keys(backends), BACKEND_NAMES);
   for (const name of BACKEND_NAMES) assert.ok(backends[name]!.routes.length > 0, `${name} serves no route`);
 
-  const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
-    tags: Array<{ name: string }>;
-    paths: Record<string, Record<string, { tags?: string[] }>>;
-  };
+  const doc = OpenApiTags.parse(await (await fetch(`${gw.url}/openapi.json`)).json());
   const tagged = Object.values(doc.paths).flatMap((methods) => Object.values(methods).flatMap((op) => op.tags ?? []));
   for (const service of SERVICES) {
     assert.ok(doc.tags.some((tag) => tag.name === service.tag.name), `no OpenAPI tag ${service.tag.name}`);
