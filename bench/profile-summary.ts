@@ -3,7 +3,7 @@
 // seconds of the profile only (the load, not the start-up and its compiling), and the total
 // time under each of our own functions (self plus callees). Chrome's DevTools read the same
 // file; this is for a terminal and for comparing two profiles side by side.
-//   npx tsx bench/profile-summary.ts bench/results/profile/CPU.*.cpuprofile [--last 8] [--top 40]
+//   npx tsx bench/profile-summary.ts bench/results/profile/CPU.*.cpuprofile [--last 8] [--top 40] [--callers NAME] [--under NAME]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -22,7 +22,7 @@ interface Profile {
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { last: { type: 'string', default: '8' }, top: { type: 'string', default: '40' }, callers: { type: 'string' } },
+  options: { last: { type: 'string', default: '8' }, top: { type: 'string', default: '40' }, callers: { type: 'string' }, under: { type: 'string' } },
 });
 const top = Number(args.top);
 const profile = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as Profile;
@@ -94,4 +94,17 @@ if (args.callers) {
     add(stacks, frames.join('  <  '), us);
   }
   print(`stacks under ${args.callers}`, stacks);
+}
+
+// --under NAME: where the time under a function went (self time of it and its callees, by function).
+if (args.under) {
+  const below = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      if (!label(byId.get(cur)!).startsWith(args.under)) continue;
+      add(below, label(byId.get(id)!), us);
+      break;
+    }
+  }
+  print(`time under ${args.under}, by function`, below);
 }
