@@ -1,4 +1,5 @@
 import keypoint from '../../gen/thrift/keypoint_types.js';
+import { StatusCode } from './backend-status.js';
 import { IMAGE3D_LIMITS } from '../services/image3d.js';
 import { KEYPOINT_LIMITS } from '../services/keypoint.js';
 import type { BackendMethods, BackendName } from '../services/index.js';
@@ -98,7 +99,7 @@ const CHECKS: { [B in BackendName]: Check<B> } = { keypoint: keypointCheck, imag
 export function replyFault(backend: BackendName, request: unknown, response: unknown): string | undefined {
   const status = (response as { BaseResp?: { StatusCode?: number } } | null)?.BaseResp;
   if (!status) return 'no BaseResp';
-  if (status.StatusCode !== 0) return undefined;
+  if (status.StatusCode !== StatusCode.OK) return undefined;
   // The generated codec decoded `response` for this backend's method, from this request.
   return (CHECKS[backend] as (request: unknown, response: unknown) => string | undefined)(request, response);
 }

@@ -6,12 +6,8 @@ import type { Renderer } from './renderer.js';
 
 const { StatusCode } = base;
 
-const MOTIONS: Record<number, Motion> = {
-  [image3d.CameraMotion.ZOOM]: 'zoom',
-  [image3d.CameraMotion.SWING]: 'swing',
-  [image3d.CameraMotion.CIRCLE]: 'circle',
-  [image3d.CameraMotion.DOLLY_ZOOM]: 'dolly_zoom',
-};
+/** The camera path of one of the IDL's CameraMotion values (the generated enum maps 1 back to 'ZOOM'), as the gateway names it too. */
+const motionOf = (value: number) => (image3d.CameraMotion as unknown as Record<number, string | undefined>)[value]?.toLowerCase() as Motion | undefined;
 
 const answer = (code: number, message: string) =>
   new image3d.RenderResponse({ BaseResp: new base.BaseResp({ StatusCode: code, StatusMessage: message }) });
@@ -23,7 +19,7 @@ export function image3dHandler(renderer: Renderer) {
       const speed = req.speed ?? 1.0;
       const durationMs = req.duration_ms ?? 3000;
       const format = req.video_format ?? 'mp4';
-      const motion = MOTIONS[req.motion ?? image3d.CameraMotion.ZOOM];
+      const motion = motionOf(req.motion ?? image3d.CameraMotion.ZOOM);
       if (!(speed >= 0.25 && speed <= 4)) return answer(StatusCode.INVALID_ARGUMENT, `speed ${speed} is outside 0.25..4.0`);
       if (!Number.isInteger(durationMs) || durationMs < 1000 || durationMs > 10000) {
         return answer(StatusCode.INVALID_ARGUMENT, `duration_ms ${durationMs} is outside 1000..10000`);
