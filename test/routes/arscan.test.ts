@@ -127,9 +127,11 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
   test('a zip bomb: 413 at once', async () => {
     // Built before the clock starts: deflating 30 MiB is the test's own work.
     const bomb = await makeZip([...photos, ['bomb.png', Buffer.alloc(30 * MiB)]]);
+    // "expands" is the refusal from the sizes the zip declares, before anything is inflated; the
+    // time bound only catches a return to inflating it (seconds on a loaded 2-core machine).
     const started = Date.now();
     await refused(bomb, zipType, 413, 'ARCHIVE_LIMIT_EXCEEDED', /expands/);
-    assert.ok(Date.now() - started < 1000);
+    assert.ok(Date.now() - started < 5000);
   });
   test('an encrypted entry: 422 naming it', async () => refused(markEncrypted(await makeZip(photos)), zipType, 422, 'ARCHIVE_UNSUPPORTED', /"left.png" is encrypted/));
   test('a truncated zip: 400', async () => refused((await makeZip(photos)).subarray(0, 5000), zipType, 400, 'INVALID_ARCHIVE'));
