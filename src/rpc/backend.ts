@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { BackendConfig, HostPort } from '../config/schema.js';
+import type { Method } from '../services/descriptor.js';
 import { serviceNamed } from '../services/index.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
@@ -43,6 +44,8 @@ export class Backend {
   instances: Instance[];
   private next = 0;
   private readonly poolOptions: PoolOptions;
+  /** The service's methods, each with its reply check, from its descriptor. */
+  private readonly methods: Record<string, Method | undefined>;
 
   constructor(
     readonly config: BackendConfig,
@@ -50,6 +53,7 @@ export class Backend {
     private readonly ejection: EjectionPolicy,
     private readonly observer: RpcObserver,
   ) {
+    this.methods = serviceNamed(config.name).methods;
     this.poolOptions = {
       wire: { transport: config.transport, protocol: config.protocol, replyCap: replyCap(config, pool.maxFrameBytes), envPrefix: config.name.toUpperCase() },
       maxConnections: config.maxConnections,
@@ -158,7 +162,7 @@ export class Backend {
     instance.health.callStarted(forceProbe);
     try {
       const result = await instance.pool.call(method, request, deadline, signal);
-      const fault = replyFault(this.config.name, request, result);
+      const fault = replyFault(this.methods[method]!.check, request, result);
       if (fault) throw new RpcError('protocol', `the reply breaks what the IDL promises: ${fault}`, true);
       instance.health.succeeded();
       return result;

@@ -10,17 +10,25 @@ import type { GeneratedClientClass } from '../rpc/connection.js';
 export interface Method<Request = unknown, Reply = unknown> {
   request: new (args: never) => Request;
   response: new (args: never) => unknown;
+  /**
+   * What is wrong with a successful reply (StatusCode OK), in the gateway's own words, or
+   * undefined when it keeps what the IDL promises (rpc/reply-checks.ts runs it).
+   */
+  check(request: Request, response: never): string | undefined;
   /** Carries the reply's type only; no value. */
   reply?: Reply;
 }
 
-/** A method from its generated classes; `present` names the reply fields the reply checks guarantee. */
+/**
+ * A method from its generated classes and its reply check; `present` names the reply fields
+ * the check guarantees, which the reply's type then has.
+ */
 export function method<Req, Res, K extends keyof Res = never>(
   request: new (args: never) => Req,
   response: new (args: never) => Res,
-  _present: readonly K[] = [],
+  reply: { present?: readonly K[]; check(request: Req, response: Res): string | undefined },
 ): Method<Req, Res & { [F in K]-?: NonNullable<Res[F]> }> {
-  return { request, response };
+  return { request, response, check: reply.check };
 }
 
 /** A route plugin of a service; app.ts registers each service's with the gateway's config. */

@@ -1,6 +1,7 @@
 import Image3DService from '../../gen/thrift/Image3DService.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import type { GeneratedClientClass } from '../rpc/connection.js';
+import { MAGIC, within } from '../rpc/reply-checks.js';
 import { defineService, method } from './descriptor.js';
 
 const MiB = 1024 * 1024;
@@ -30,10 +31,29 @@ export const IMAGE3D_LIMITS = {
   motionNames: Object.keys(CAMERA_MOTIONS) as [MotionName, ...MotionName[]],
 };
 
+// The longest camera path at the lowest speed (40 s); 60 frames a second is more than any
+// renderer makes of it.
+const MAX_VIDEO_FRAMES = ((IMAGE3D_LIMITS.durationMs.max / IMAGE3D_LIMITS.speed.min) * 60) / 1000;
+
 export const image3dService = defineService({
   name: 'image3d',
   client: Image3DService.Client as unknown as GeneratedClientClass,
-  methods: { Render: method(image3d.RenderRequest, image3d.RenderResponse, ['video']) },
+  methods: {
+    Render: method(image3d.RenderRequest, image3d.RenderResponse, {
+      present: ['video'],
+      check(request, response) {
+        const format = request.video_format === 'gif' ? 'gif' : 'mp4';
+        const mime = format === 'gif' ? 'image/gif' : 'video/mp4';
+        if (!response.video?.length) return 'no video';
+        if (response.mime_type !== mime) return `another type than the ${mime} asked for`;
+        if (!MAGIC[format](response.video)) return `a video that is not ${format === 'gif' ? 'a GIF' : 'an MP4'} file`;
+        const frames = response.frame_count;
+        if (frames != null && !within(frames, 1, MAX_VIDEO_FRAMES)) return `frame_count ${frames} is outside 1..${MAX_VIDEO_FRAMES}`;
+        if (response.depth_png?.length && !MAGIC.png(response.depth_png)) return 'a depth map that is not a PNG file';
+        return undefined;
+      },
+    }),
+  },
   // A video of at most 40 s (10 s at a quarter speed) and its depth map.
   defaults: { timeoutMs: 10_000, maxReplyBytes: 128 * MiB },
   tag: { name: 'image3d', description: 'Photos to videos with 3D camera motion' },

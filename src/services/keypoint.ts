@@ -1,6 +1,7 @@
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import type { GeneratedClientClass } from '../rpc/connection.js';
+import { nearImage, within } from '../rpc/reply-checks.js';
 import { defineService, method } from './descriptor.js';
 
 const MiB = 1024 * 1024;
@@ -15,10 +16,45 @@ export const KEYPOINT_LIMITS = {
   landmarkCount: keypoint.LANDMARK_COUNT,
 };
 
+function checkFace(face: keypoint.Face, n: number, width: number, height: number): string | undefined {
+  const where = `face ${n}`;
+  const landmarks = face.landmarks?.length ?? 0;
+  if (landmarks !== keypoint.LANDMARK_COUNT) return `${where} has ${landmarks} landmarks, not ${keypoint.LANDMARK_COUNT}`;
+  if (!within(face.score, 0, 1)) return `${where} has score ${face.score}, outside 0..1`;
+  if (!face.rect) return `${where} has no rect`;
+  const { left, top, width: w, height: h } = face.rect;
+  if (!nearImage(left, width) || !nearImage(top, height)) return `${where} has its rect at (${left}, ${top}), off the ${width}x${height} image`;
+  if (!within(w, 0, 2 * width) || !within(h, 0, 2 * height)) return `${where} has a rect of ${w}x${h}, not a size within the ${width}x${height} image`;
+  for (const [i, p] of face.landmarks.entries()) {
+    if (!nearImage(p.x, width) || !nearImage(p.y, height)) return `${where} has landmark ${i} at (${p.x}, ${p.y}), off the ${width}x${height} image`;
+  }
+  for (const [angle, v] of [['yaw', face.yaw], ['pitch', face.pitch], ['roll', face.roll]] as const) {
+    if (v != null && !within(v, -180, 180)) return `${where} has ${angle} ${v}, outside -180..180 degrees`;
+  }
+  return undefined;
+}
+
 export const keypointService = defineService({
   name: 'keypoint',
   client: KeypointService.Client as unknown as GeneratedClientClass,
-  methods: { Detect: method(keypoint.DetectRequest, keypoint.DetectResponse) },
+  methods: {
+    Detect: method(keypoint.DetectRequest, keypoint.DetectResponse, {
+      check(request, response) {
+        const faces = response.faces ?? [];
+        const maxFaces = request.max_faces ?? 1;
+        if (faces.length > maxFaces) return `${faces.length} faces for a request of at most ${maxFaces}`;
+        const { min, max } = KEYPOINT_LIMITS.imageSide;
+        for (const [field, side] of [['image_width', response.image_width], ['image_height', response.image_height]] as const) {
+          if (side != null && !within(side, min, max)) return `${field} ${side} is outside ${min}..${max}`;
+        }
+        for (const [i, face] of faces.entries()) {
+          const broken = checkFace(face, i + 1, response.image_width ?? max, response.image_height ?? max);
+          if (broken) return broken;
+        }
+        return undefined;
+      },
+    }),
+  },
   // Ten faces of 106 points are about 30 KB.
   defaults: { timeoutMs: 10_000, maxReplyBytes: 1 * MiB },
   tag: { name: 'keypoints', description: 'Faces and landmarks' },
