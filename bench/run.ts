@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     against: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const smoke = args.smoke;
@@ -39,6 +40,15 @@ const MiB = 1024 * 1024;
 /** A load tool's run: its output, or an error with it when it exits otherwise than with 0. */
 const run = promisify(execFile);
 const children: ChildProcess[] = [];
+// --pin: the process being measured (the gateway, the ceiling, the floor's client) gets the last
+// core to itself, and everything else (wrk, the backends) the others, as the issue's 16-core run
+// pinned each process to its own core; without it, all of them share every core.
+const cores = cpus().length;
+const pin = args.pin && cores > 1;
+const MEASURED_CPUS = String(cores - 1);
+const OTHER_CPUS = cores > 2 ? `0-${cores - 2}` : '0';
+/** The command line that runs `command` on `cpus` under --pin (taskset execs it: the pid is the command's). */
+const pinned = (cpus: string, command: string, argv: string[]): [string, string[]] => (pin ? ['taskset', ['-c', cpus, command, ...argv]] : [command, argv]);
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
@@ -106,10 +116,18 @@ const bodies = {
 };
 
 // ---- processes ----
-function start(file: string, argv: string[], env: Record<string, string>, ready: RegExp, nodeFlags: string[] = [], cwd = root): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+function start(
+  file: string,
+  argv: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  nodeFlags: string[] = [],
+  cwd = root,
+  cpus = OTHER_CPUS,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   // TypeScript through tsx; the gateway's built JavaScript as it is.
   const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...nodeFlags, ...loader, join(cwd, file), ...argv], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...pinned(cpus, process.execPath, [...nodeFlags, ...loader, join(cwd, file), ...argv]), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -142,7 +160,7 @@ const [keypointPort, image3dPort, arscanPort] = [keypoint!.port, image3d!.port, 
 const build = (cwd: string) => run('npm', ['run', 'build', '--silent'], { cwd });
 await Promise.all([root, ...(args.against ? [args.against] : [])].map(build));
 /** The gateway as `npm start` runs it, against the replay backends, with `workers` processes. */
-const startGateway = (workers: number, profile = false, cwd = root) =>
+const startGateway = (workers: number, profile = false, cwd = root, cpus = MEASURED_CPUS) =>
   start(
     'dist/server.js',
     [],
@@ -161,6 +179,7 @@ const startGateway = (workers: number, profile = false, cwd = root) =>
     /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
     ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
     cwd,
+    cpus,
   );
 const gateway = await startGateway(1, args.profile);
 const gatewayUrl = gateway.match[1]!;
@@ -180,7 +199,7 @@ for (const base of [gatewayUrl, ...(against ? [against.match[1]!] : [])]) {
   await once(base, '/v1/image3d/videos?duration_ms=1000', bodies.i3dRaw);
   await once(base, '/v1/arscan/models', bodies.arRaw);
 }
-const ceiling = await start('bench/ceiling.ts', [], { FIXED_ANSWER_FILE: join(work, 'answer.json') }, /ceiling listening on port (\d+)/);
+const ceiling = await start('bench/ceiling.ts', [], { FIXED_ANSWER_FILE: join(work, 'answer.json') }, /ceiling listening on port (\d+)/, [], root, MEASURED_CPUS);
 const ceilingUrl = `http://127.0.0.1:${ceiling.match[1]}`;
 
 // ---- measuring ----
@@ -227,7 +246,7 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   // A run that got no answer in its time (a 1 s smoke run of a 2 MB upload on a machine busy
   // with other work) measured nothing: it runs again, twice as long each time.
   for (let runSeconds = seconds; ; runSeconds *= 2) {
-    const { stdout: out } = await run('wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${runSeconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url], {
+    const { stdout: out } = await run(...pinned(OTHER_CPUS, 'wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${runSeconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url]), {
       env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
     });
     const line = /BENCH_JSON (.*)/.exec(out);
@@ -259,7 +278,7 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
 
 /** The gateway's own Thrift client straight to a keypoint backend, no HTTP. */
 async function floor(name: string, port: string, connections: number): Promise<Result> {
-  const { stdout: out } = await run(process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds)]);
+  const { stdout: out } = await run(...pinned(MEASURED_CPUS, process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds)]));
   const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number };
   process.stderr.write(`  ${name}: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
   return { name, rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, errors: 0 };
@@ -323,7 +342,8 @@ for (const [form, b] of [['raw', bodies.arRaw], ['multipart', bodies.arMultipart
 const workerCounts = args.workers ? args.workers.split(',').map(Number) : [];
 const workersRun = (n: number) => `keypoints raw JPEG, WORKERS=${n}`;
 for (const n of workerCounts) {
-  const gw = await startGateway(n);
+  // Several gateway processes are not pinned: they take what the scheduler gives them.
+  const gw = await startGateway(n, false, root, pin ? `0-${cores - 1}` : MEASURED_CPUS);
   results.push(
     await wrk(workersRun(n), `${gw.match[1]}/v1/keypoints`, bodies.kpRaw, KP * n, gw.child.pid!, {
       threads: Math.min(n, 4),
@@ -403,6 +423,7 @@ const report = {
   smoke,
   seconds_per_run: seconds,
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  pinned: pin,
   payloads: { keypoint_jpeg_bytes: keypointJpeg.length, image3d_jpeg_bytes: image3dJpeg.length, capture_zip_bytes: captureZip.length, capture_photos: photos.length },
   connections: { keypoints: KP, image3d: 8, arscan: AR },
   results,
