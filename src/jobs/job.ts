@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Problem } from '../errors.js';
 
-export const JOB_KINDS = ['arscan', 'image3d'] as const;
-export type JobKindName = (typeof JOB_KINDS)[number];
+import { JOB_KINDS, type JobKindName } from '../services/index.js';
+
+export { JOB_KINDS, type JobKindName };
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'expired'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

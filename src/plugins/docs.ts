@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { readFileSync } from 'node:fs';
 import { componentSchemas } from '../schemas/json-schema.js';
-import { SERVICES } from '../services/index.js';
+import { JOB_KINDS, SERVICES } from '../services/index.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -43,7 +43,7 @@ export default fp<{ security: boolean }>(
         ...(security && { security: [{ bearerAuth: [] }, { apiKeyHeader: [] }] }),
         tags: [
           ...SERVICES.map((s) => s.tag),
-          { name: 'jobs', description: 'Long work (arscan, image3d) submitted with `Prefer: respond-async`: its state, result, events' },
+          { name: 'jobs', description: `Long work (${JOB_KINDS.join(', ')}) submitted with \`Prefer: respond-async\`: its state, result, events` },
           { name: 'operations', description: 'Health and readiness (no key needed)' },
         ],
       },

@@ -40,4 +40,5 @@ export const arscanService = defineService({
   tag: { name: 'arscan', description: 'Photos of an object to a textured 3D model' },
   routes: () => import('../routes/arscan.js'),
   reference: { entry: 'arscan' },
+  jobs: true,
 });

@@ -61,12 +61,17 @@ export interface ServiceDescriptor<Name extends string = string, Methods extends
    * Without one, `<NAME>_BACKENDS` is required.
    */
   reference?: { entry: string };
+  /**
+   * Whether its work may also run as a job (`Prefer: respond-async`, src/jobs/): its route then
+   * registers a JobKind named as the service.
+   */
+  jobs: boolean;
 }
 
 /** Checks a descriptor's shape and keeps its literal name and method types. */
-export function defineService<const Name extends string, Methods extends Record<string, Method>>(
-  descriptor: ServiceDescriptor<Name, Methods>,
-): ServiceDescriptor<Name, Methods> {
+export function defineService<const Name extends string, Methods extends Record<string, Method>, const Jobs extends boolean>(
+  descriptor: ServiceDescriptor<Name, Methods> & { jobs: Jobs },
+): ServiceDescriptor<Name, Methods> & { jobs: Jobs } {
   if (!/^[a-z][a-z0-9]*$/.test(descriptor.name)) throw new Error(`service name "${descriptor.name}" must be lower-case letters and digits`);
   return descriptor;
 }

@@ -59,4 +59,5 @@ export const image3dService = defineService({
   tag: { name: 'image3d', description: 'Photos to videos with 3D camera motion' },
   routes: () => import('../routes/image3d.js'),
   reference: { entry: 'image3d' },
+  jobs: true,
 });

@@ -15,6 +15,10 @@ export type BackendName = Service['name'];
 
 export const BACKEND_NAMES: readonly BackendName[] = SERVICES.map((s) => s.name);
 
+/** The services whose work may run as a job (a job's kind is its service's name), by name: the order of the API's kind enum. */
+export type JobKindName = Extract<Service, { jobs: true }>['name'];
+export const JOB_KINDS = SERVICES.flatMap((s) => (s.jobs ? [s.name] : [])).sort() as [JobKindName, ...JobKindName[]];
+
 /** A service's descriptor by name. */
 export const serviceNamed = <B extends BackendName>(name: B): Extract<Service, { name: B }> =>
   SERVICES.find((s) => s.name === name) as Extract<Service, { name: B }>;

@@ -60,4 +60,5 @@ export const keypointService = defineService({
   tag: { name: 'keypoints', description: 'Faces and landmarks' },
   routes: () => import('../routes/keypoints.js'),
   reference: { entry: 'keypoint' },
+  jobs: false,
 });
