@@ -16,6 +16,8 @@ export interface RunningServer {
   port: number;
   /** Connections open now (tests: whether the gateway has closed the ones it gave up). */
   connections(): number;
+  /** Connections closed so far, by either side. */
+  closedConnections(): number;
   close(): Promise<void>;
 }
 
@@ -34,9 +36,13 @@ export function serveThrift(Processor: unknown, handler: object, opts: ServeOpti
   // connection; without a listener the event would crash the backend instead.
   server.on('error', (err: Error) => console.error(`thrift server: ${err.message}; connection closed`));
   const sockets = new Set<Socket>();
+  let closed = 0;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      closed++;
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -45,6 +51,7 @@ export function serveThrift(Processor: unknown, handler: object, opts: ServeOpti
       resolve({
         port: (server.address() as AddressInfo).port,
         connections: () => sockets.size,
+        closedConnections: () => closed,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

@@ -47,10 +47,13 @@ test('clients hanging up mid-call: their backend calls are given up at once, con
   assert.equal(be.connections(), 4);
 
   for (const client of clients) client.destroy();
-  // The backend sees its connections closed (Thrift's only "stop"), long before the 60 s deadline.
-  const closedMs = await until('the backend saw its connections closed', () => be.connections() === 0, 15_000);
+  // The backend sees the four connections of the held calls closed (Thrift's only "stop"), long
+  // before the 60 s deadline. Not "no connection open": a slot freed by the first hang-up may go
+  // to a queued call whose client's hang-up is yet to be read; its new connection then carries
+  // nothing and stays in the pool (it failed that way under load).
+  const closedMs = await until('the backend saw the held calls\' connections closed', () => be.closedConnections() >= 4, 15_000);
   assert.ok(closedMs < 15_000);
-  assert.equal(gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0), 0);
+  await until('no call in flight', () => gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 0, 5000);
 
   // More normal requests than connections and queue together held: all served.
   const statuses = await Promise.all(
