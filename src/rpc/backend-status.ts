@@ -5,10 +5,9 @@ import { RpcError } from './rpc-error.js';
 /** The IDL's `StatusCode` enum (idl/base.thrift): what a backend may answer in `BaseResp`. */
 export const { StatusCode } = base;
 
-/** The `BaseResp` every response carries in field 255. */
-interface WithBaseResp {
-  BaseResp?: { StatusCode?: number; StatusMessage?: string };
-}
+/** The `BaseResp` every response carries in field 255, when it does. */
+export const baseRespOf = (response: unknown): { StatusCode?: number; StatusMessage?: string } | undefined =>
+  (response as { BaseResp?: { StatusCode?: number; StatusMessage?: string } } | null | undefined)?.BaseResp;
 
 /**
  * A non-zero `BaseResp.StatusCode` as an RpcError of kind `backend-status`, carrying the code;
@@ -16,7 +15,7 @@ interface WithBaseResp {
  * answer a code gets is the edge's business (`src/rpc-to-http.ts`).
  */
 export function backendStatusError(backend: string, response: unknown): RpcError | undefined {
-  const status = (response as WithBaseResp | null | undefined)?.BaseResp;
+  const status = baseRespOf(response);
   const statusCode = status?.StatusCode ?? StatusCode.OK;
   if (statusCode === StatusCode.OK) return undefined;
   const err = new RpcError('backend-status', `${backend} answered StatusCode ${statusCode}`, true, { said: backendText(status?.StatusMessage ?? ''), statusCode });

@@ -1,4 +1,4 @@
-import { StatusCode } from './backend-status.js';
+import { baseRespOf, StatusCode } from './backend-status.js';
 
 /**
  * What the IDL promises of each backend's replies, checked before anything of a reply reaches
@@ -28,7 +28,7 @@ export const MAGIC = {
  * with a non-zero StatusCode carries no payload: it is mapped from its code elsewhere.
  */
 export function replyFault(check: (request: never, response: never) => string | undefined, request: unknown, response: unknown): string | undefined {
-  const status = (response as { BaseResp?: { StatusCode?: number } } | null)?.BaseResp;
+  const status = baseRespOf(response);
   if (!status) return 'no BaseResp';
   if (status.StatusCode !== StatusCode.OK) return undefined;
   // The generated codec decoded `response` for this method, from this request.
