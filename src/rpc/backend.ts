@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { BackendConfig, HostPort } from '../config/schema.js';
-import type { Method } from '../services/descriptor.js';
+import { envPrefix, type Method } from '../services/descriptor.js';
 import { serviceNamed } from '../services/index.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
@@ -29,7 +29,7 @@ export type Lookup = (host: string) => Promise<string[]>;
 
 /** The largest reply taken from a backend: its own limit, or RPC_MAX_FRAME_BYTES when that is lower. */
 function replyCap(config: BackendConfig, maxFrameBytes: number): MessageCap {
-  const own = { bytes: config.maxReplyBytes, setting: `${config.name.toUpperCase()}_MAX_REPLY_BYTES` };
+  const own = { bytes: config.maxReplyBytes, setting: `${envPrefix(config.name)}MAX_REPLY_BYTES` };
   return maxFrameBytes < own.bytes ? { bytes: maxFrameBytes, setting: 'RPC_MAX_FRAME_BYTES' } : own;
 }
 
@@ -55,7 +55,7 @@ export class Backend {
   ) {
     this.methods = serviceNamed(config.name).methods;
     this.poolOptions = {
-      wire: { transport: config.transport, protocol: config.protocol, replyCap: replyCap(config, pool.maxFrameBytes), envPrefix: config.name.toUpperCase() },
+      wire: { transport: config.transport, protocol: config.protocol, replyCap: replyCap(config, pool.maxFrameBytes), envPrefix: envPrefix(config.name) },
       maxConnections: config.maxConnections,
       maxQueue: config.maxQueue,
       connectTimeoutMs: pool.connectTimeoutMs,

@@ -19,7 +19,7 @@ export interface WireOptions {
   protocol: ProtocolKind;
   /** The largest reply accepted. */
   replyCap: MessageCap;
-  /** Env prefix of the backend, named in mismatch hints. */
+  /** The backend's variables' prefix (`KEYPOINT_`), named in mismatch hints. */
   envPrefix: string;
 }
 
@@ -179,7 +179,7 @@ export class Connection {
     const hint = diagnoseMismatch(this.head, this.wire.transport, this.wire.protocol);
     // The decoder's own words stay in the cause, for the log.
     const base = err instanceof RpcError ? err.message : 'the reply could not be decoded';
-    return new RpcError('protocol', hint ? `${base}; ${hint} (check ${this.wire.envPrefix}_TRANSPORT and ${this.wire.envPrefix}_PROTOCOL)` : base, true, {
+    return new RpcError('protocol', hint ? `${base}; ${hint} (check ${this.wire.envPrefix}TRANSPORT and ${this.wire.envPrefix}PROTOCOL)` : base, true, {
       cause: err,
       ...(err instanceof RpcError && err.said !== undefined ? { said: err.said } : {}),
     });
@@ -191,7 +191,7 @@ export class Connection {
     // Only a first call can tell of a mismatch: a reused connection may just have been closed by
     // a backend restarting.
     return this.current && this.head.length === 0 && this.seqid === 1
-      ? `the backend closed the connection without replying, as backends do with a request in a transport or protocol they do not speak: check that ${this.wire.envPrefix}_TRANSPORT=${this.wire.transport} and ${this.wire.envPrefix}_PROTOCOL=${this.wire.protocol} match the backend`
+      ? `the backend closed the connection without replying, as backends do with a request in a transport or protocol they do not speak: check that ${this.wire.envPrefix}TRANSPORT=${this.wire.transport} and ${this.wire.envPrefix}PROTOCOL=${this.wire.protocol} match the backend`
       : 'the backend closed the connection before replying';
   }
 
