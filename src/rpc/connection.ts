@@ -67,19 +67,33 @@ export class Connection {
     socket.on('close', () => this.fail(new RpcError('connection-lost', this.closedMessage(), true)));
   }
 
-  static open(addr: HostPort, Client: GeneratedClientClass, wire: WireOptions, timeoutMs: number): Promise<Connection> {
+  /** `caller`: the call it is opened for; its signal aborting gives the connect up (the socket is closed). */
+  static open(addr: HostPort, Client: GeneratedClientClass, wire: WireOptions, timeoutMs: number, caller?: { method: string; signal?: AbortSignal | undefined }): Promise<Connection> {
+    const signal = caller?.signal;
+    if (signal?.aborted) return Promise.reject(abandoned(caller!.method, false));
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
       const timer = setTimeout(() => {
+        done();
         socket.destroy();
         reject(new RpcError('unavailable', `connect to ${addr.host}:${addr.port} timed out after ${timeoutMs} ms`, false));
       }, timeoutMs);
+      const onAbort = () => {
+        done();
+        socket.destroy();
+        reject(abandoned(caller!.method, false));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('error', (err) => {
-        clearTimeout(timer);
+        done();
         reject(new RpcError('unavailable', `connect to ${addr.host}:${addr.port} failed: ${err.message}`, false, { cause: err }));
       });
       socket.once('connect', () => {
-        clearTimeout(timer);
+        done();
         socket.removeAllListeners('error');
         socket.setKeepAlive(true, 30_000);
         resolve(new Connection(socket, Client, wire));

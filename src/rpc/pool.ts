@@ -13,6 +13,8 @@ export interface PoolOptions {
 }
 
 interface Waiter {
+  method: string;
+  signal: AbortSignal | undefined;
   resolve: (conn: Connection) => void;
   reject: (err: RpcError) => void;
   /** Stops its queue timer and its abandonment listener: it got a connection, or never will. */
@@ -77,7 +79,7 @@ export class InstancePool {
     const conn = this.idle.pop();
     if (conn) return Promise.resolve(conn);
     if (this.open < this.opts.maxConnections) {
-      return this.connect(Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())));
+      return this.connect(Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())), { method, signal });
     }
     if (this.waiters.length >= this.opts.maxQueue) {
       return Promise.reject(
@@ -107,6 +109,8 @@ export class InstancePool {
       const onAbort = () => leave(abandoned(method, false));
       signal?.addEventListener('abort', onAbort, { once: true });
       const waiter: Waiter = {
+        method,
+        signal,
         resolve,
         reject,
         settle: () => {
@@ -118,14 +122,16 @@ export class InstancePool {
     });
   }
 
-  private async connect(timeoutMs: number): Promise<Connection> {
+  /** `caller`: the call it is for, whose going gives the connect up and frees its slot. */
+  private async connect(timeoutMs: number, caller?: { method: string; signal: AbortSignal | undefined }): Promise<Connection> {
     this.open++;
     let conn: Connection;
     try {
-      conn = await Connection.open(this.addr, this.Client, this.opts.wire, timeoutMs);
+      conn = await Connection.open(this.addr, this.Client, this.opts.wire, timeoutMs, caller);
     } catch (err) {
       this.open--;
-      this.lastError = (err as Error).message;
+      // A caller who went away says nothing about the instance.
+      if (!(err instanceof RpcError && err.kind === 'abandoned')) this.lastError = (err as Error).message;
       this.serveWaiter();
       throw err;
     }
@@ -142,9 +148,8 @@ export class InstancePool {
   private release(conn: Connection): void {
     if (!conn.usable) return; // a dead one was already counted out by onDead
     if (this.closed) return conn.destroy();
-    const waiter = this.waiters.shift();
+    const waiter = this.nextWaiter();
     if (waiter) {
-      waiter.settle();
       waiter.resolve(conn);
     } else {
       this.idle.push(conn);
@@ -154,9 +159,22 @@ export class InstancePool {
   /** A slot freed up: let the oldest waiter open a new connection in it. */
   private serveWaiter(): void {
     if (this.closed || this.open >= this.opts.maxConnections) return;
-    const waiter = this.waiters.shift();
+    const waiter = this.nextWaiter();
     if (!waiter) return;
-    waiter.settle();
-    this.connect(this.opts.connectTimeoutMs).then(waiter.resolve, waiter.reject);
+    this.connect(this.opts.connectTimeoutMs, waiter).then(waiter.resolve, waiter.reject);
+  }
+
+  /**
+   * The oldest waiter whose caller is still there, out of the queue and settled. One whose
+   * signal has aborted but whose own listener has yet to run (a slot freed by another call on
+   * the same signal) leaves as abandoned here, without a connection.
+   */
+  private nextWaiter(): Waiter | undefined {
+    for (let waiter = this.waiters.shift(); waiter; waiter = this.waiters.shift()) {
+      waiter.settle();
+      if (!waiter.signal?.aborted) return waiter;
+      waiter.reject(abandoned(waiter.method, false));
+    }
+    return undefined;
   }
 }

@@ -39,3 +39,82 @@ test('after a backend restart, the next call goes through on a new connection (a
   t.after(() => back.close());
   assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 49);
 });
+
+/** A keypoint backend that sits on every call asking for `HELD` faces until `release()`. */
+async function holdingBackend(t: { after(fn: () => unknown): void }) {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const be = await fakeKeypoint(async (req) => {
+    if (req.max_faces === HELD) await held;
+    return ok();
+  });
+  t.after(async () => {
+    release();
+    await be.close();
+  });
+  return be;
+}
+const HELD = 7;
+
+/** Connections the backend has accepted so far, open or closed. */
+const accepted = (be: { connections(): number; closedConnections(): number }) => be.connections() + be.closedConnections();
+
+async function until(what: string, done: () => boolean, limitMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!done()) {
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+const abandonedUnsent = (e: unknown) => e instanceof RpcError && e.kind === 'abandoned' && !e.sent;
+
+test('a freed slot is not spent on a queued call whose client has gone', async (t) => {
+  const be = await holdingBackend(t);
+  const env = { KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_TIMEOUT_MS: '60000', RPC_QUEUE_TIMEOUT_MS: '60000' };
+  const rpc = rpcClient(env);
+  t.after(() => rpc.close());
+  // One caller's two calls (the held one first): its going frees the slot while its queued
+  // call is still in the queue, its signal already aborted.
+  const gone = new AbortController();
+  const onWire = rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image: Buffer.from('x'), max_faces: HELD }), { ...ctx(), signal: gone.signal });
+  await until('the first call on the wire', () => be.requests.length === 1);
+  const queued = rpc.call('keypoint', 'Detect', request(), { ...ctx(), signal: gone.signal });
+  await until('the second call queued', () => rpc.snapshot()[0]!.inFlight === 2);
+
+  gone.abort();
+  await assert.rejects(onWire, (e: unknown) => e instanceof RpcError && e.kind === 'abandoned' && e.sent);
+  await assert.rejects(queued, abandonedUnsent);
+  // A call through a pool of its own: the backend accepts connections in order, so any the
+  // first pool opened for its gone caller has been accepted by the time this one is answered.
+  const other = rpcClient(env);
+  t.after(() => other.close());
+  await other.call('keypoint', 'Detect', request(), ctx());
+  assert.equal(accepted(be), 2, "the held call's connection and the other pool's: none for the gone caller");
+  // Its slot is free again: a live call gets it.
+  await rpc.call('keypoint', 'Detect', request(), ctx());
+  assert.equal(be.requests.length, 3);
+});
+
+test('a queued call whose client goes while its connection is being opened: abandoned at once, and the connection not kept', async (t) => {
+  const be = await holdingBackend(t);
+  const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_TIMEOUT_MS: '60000', RPC_QUEUE_TIMEOUT_MS: '60000' });
+  t.after(() => rpc.close());
+  const first = new AbortController();
+  const second = new AbortController();
+  const onWire = rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image: Buffer.from('x'), max_faces: HELD }), { ...ctx(), signal: first.signal });
+  await until('the first call on the wire', () => be.requests.length === 1);
+  const queued = rpc.call('keypoint', 'Detect', request(), { ...ctx(), signal: second.signal });
+  await until('the second call queued', () => rpc.snapshot()[0]!.inFlight === 2);
+
+  // The first hang-up frees the slot and the queued call's connection starts opening; its own
+  // client's hang-up comes before that connection is open (as clients hanging up together do).
+  first.abort();
+  second.abort();
+  await assert.rejects(onWire, (e: unknown) => e instanceof RpcError && e.kind === 'abandoned');
+  await assert.rejects(queued, abandonedUnsent);
+  await until('no connection to the backend kept open', () => be.connections() === 0);
+  assert.equal(be.requests.length, 1);
+  await rpc.call('keypoint', 'Detect', request(), ctx());
+  assert.equal(be.requests.length, 2);
+});
