@@ -31,7 +31,7 @@ export interface paths {
   "/v1/jobs/{id}/result": {
     /**
      * A job's result
-     * @description Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
+     * @description Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status, this request's `logid` (as its `X-Tt-Logid`) and the submitting request's as `job_logid`. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
      */
     get: operations["getJobResult"];
   };
@@ -437,8 +437,13 @@ export interface components {
       message: string;
       /** @description The same text as `message` (RFC 9457). */
       detail: string;
-      /** @example 20261125081500A1B2C3D4E5F60718 */
+      /**
+       * @description The log id of the request answered, as in its `X-Tt-Logid` header; in a job's `error`, the submitting request's.
+       * @example 20261125081500A1B2C3D4E5F60718
+       */
       logid: string;
+      /** @description On a failed job's result: the log id of the request that submitted the job, which its run's log lines and backend calls carry. */
+      job_logid?: string;
       errors?: {
           field: string;
           message: string;
@@ -741,7 +746,7 @@ export interface operations {
   };
   /**
    * A job's result
-   * @description Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
+   * @description Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status, this request's `logid` (as its `X-Tt-Logid`) and the submitting request's as `job_logid`. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
    */
   getJobResult: {
     parameters: {

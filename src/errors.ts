@@ -203,6 +203,8 @@ export interface Problem {
   message: string;
   detail: string;
   logid: string;
+  /** On a failed job's result (an RFC 9457 extension member): the submitting request's log id. */
+  job_logid?: string;
   errors?: FieldIssue[];
 }
 

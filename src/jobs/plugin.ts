@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { BackendName } from '../services/index.js';
-import { ApiError } from '../errors.js';
+import { ApiError, type Problem } from '../errors.js';
 import { DirBlobStore, type BlobStore } from './blob-store.js';
 import { fingerprint, idempotencyKey, IdempotencyKeys, KEY_LIFETIME_MS } from './idempotency.js';
 import { jobUrl, MAX_WAIT_S, newJobId, POLL_AFTER_S, type JobKindName, type JobRecord } from './job.js';
@@ -107,8 +107,12 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
           if (!result) throw new ApiError('JOB_EXPIRED');
           return kinds.get(job.kind)!.answer(request, reply, unpack(result), job.logid);
         }
-        case 'failed':
-          return reply.code(job.error!.status).type('application/problem+json').send(job.error);
+        case 'failed': {
+          // The body's log id is this answer's, as its header's (CONTRACT: a quoted log id finds
+          // this request's log lines); the job's run logged under the submitting request's.
+          const problem: Problem = { ...job.error!, logid: request.id, job_logid: job.logid };
+          return reply.code(problem.status).type('application/problem+json').send(problem);
+        }
         case 'canceled':
           throw new ApiError('JOB_CANCELED');
         case 'expired':

@@ -49,7 +49,8 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
         summary: 'A job\'s result',
         description:
           'Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its ' +
-          'JSON form with `Accept: application/json`). Once it has failed: its problem, with its status. Before it has finished: ' +
+          'JSON form with `Accept: application/json`). Once it has failed: its problem, with its status, this request\'s `logid` ' +
+          '(as its `X-Tt-Logid`) and the submitting request\'s as `job_logid`. Before it has finished: ' +
           '409 `JOB_NOT_FINISHED` with `Retry-After`.',
         params,
         response: {

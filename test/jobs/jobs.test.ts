@@ -6,10 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import { hashKey } from '../../src/partners/api-keys.js';
-import { rawBackend } from '../helpers/fake-backends.js';
+import { fakeImage3d, rawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { Image3dJsonAnswer } from '../../src/schemas/image3d.js';
-import { Problem as ProblemSchema } from '../../src/schemas/problem.js';
 import { Job as JobSchema, JobList } from '../../src/schemas/jobs.js';
 import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { accepted, DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
@@ -106,11 +105,9 @@ describe('jobs on the embedded store', () => {
     assert.equal(failed.error!.status, 422);
     assert.equal(failed.error!.logid, failed.logid);
     assert.equal(failed.result_url, null);
-    const res = await fetch(`${gw.url}/v1/jobs/${failed.id}/result`);
-    assert.equal(res.status, 422);
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    // The job's own problem, with the log id of the request that submitted it.
-    assert.deepEqual(ProblemSchema.parse(await res.json()), failed.error);
+    // The job's problem, with this request's log id (see 'a failed job's result answers with the result request's log id').
+    const problem = await expectProblem(await fetch(`${gw.url}/v1/jobs/${failed.id}/result`), 422, 'IMAGE_UNDECODABLE');
+    assert.equal(problem.message, failed.error!.message);
   });
 
   test('cancel: a queued job never runs, a running one\'s backend call is abandoned; both answer 409 after', async () => {
@@ -317,6 +314,33 @@ test('cancel reaches the backend: the running call\'s connection is closed at on
     // Abandoned on purpose: the instance is not ejected for it.
     assert.doesNotMatch(metrics, /^visiongate_backend_ejections_total\{backend="image3d"/m);
     assert.equal((await waitForStatus(gw.url, job.id, ['canceled'])).status, 'canceled');
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test('a failed job\'s result answers with the result request\'s log id; the job\'s own log id stays in job_logid and on the job', async () => {
+  const be = await fakeImage3d(() => new image3d.RenderResponse({ BaseResp: new base.BaseResp({ StatusCode: 1002, StatusMessage: 'secret backend words' }) }));
+  const gw = await startGateway({ IMAGE3D_BACKENDS: be.address, JOB_STORE_DIR: storeDir() });
+  try {
+    const job = await accepted(await submit(gw));
+    const failed = await waitForStatus(gw.url, job.id, ['failed']);
+    // The result was answered with the submitting request's log id in its body, not the header's.
+    const res = await fetch(`${gw.url}/v1/jobs/${job.id}/result`, { headers: { 'x-tt-logid': 'result-request-1' } });
+    const problem = await expectProblem(res, 422, 'IMAGE_UNDECODABLE'); // its logid is its header's
+    assert.equal(problem.logid, 'result-request-1');
+    assert.equal(problem.job_logid, job.logid);
+    // Otherwise the job's problem as it was.
+    const { logid: _mine, job_logid: _job, ...rest } = problem;
+    const { logid: _submitted, ...kept } = failed.error!;
+    assert.deepEqual(rest, kept);
+    // Each log id lands on a log line of its own request: the result request's, and the job's run.
+    assert.ok(gw.logs.some((line) => line.logid === problem.logid && line.url === `/v1/jobs/${job.id}/result`), 'a log line of the result request');
+    assert.ok(gw.logs.some((line) => line.logid === problem.job_logid && line.msg === 'job failed'), 'the job\'s failure log line');
+    // The job itself keeps the submitting request's log id, in its problem too.
+    assert.equal(failed.logid, job.logid);
+    assert.equal(failed.error!.logid, job.logid);
   } finally {
     await gw.close();
     await be.close();
