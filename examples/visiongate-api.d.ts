@@ -31,7 +31,7 @@ export interface paths {
   "/v1/jobs/{id}/result": {
     /**
      * A job's result
-     * @description Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status, this request's `logid` (as its `X-Tt-Logid`) and the submitting request's as `job_logid`. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
+     * @description Once the job has succeeded: what the synchronous route answers (the model zip or the video as a download named after the job's `logid`; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status. A JSON body's `logid` is this request's (as its `X-Tt-Logid`), and `job_logid` the submitting request's. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
      */
     get: operations["getJobResult"];
   };
@@ -104,6 +104,8 @@ export interface components {
      */
     ArscanJsonAnswer: {
       logid: string;
+      /** @description On a job's result: the log id of the request that submitted the job, which its run's log lines and backend call carry. */
+      job_logid?: string;
       /** @enum {string} */
       format: "glb" | "obj";
       vertex_count: number;
@@ -191,6 +193,8 @@ export interface components {
      */
     Image3dJsonAnswer: {
       logid: string;
+      /** @description On a job's result: the log id of the request that submitted the job, which its run's log lines and backend call carry. */
+      job_logid?: string;
       /** @enum {string} */
       mime_type: "video/mp4" | "image/gif";
       frame_count: number;
@@ -442,7 +446,7 @@ export interface components {
        * @example 20261125081500A1B2C3D4E5F60718
        */
       logid: string;
-      /** @description On a failed job's result: the log id of the request that submitted the job, which its run's log lines and backend calls carry. */
+      /** @description On a job's result: the log id of the request that submitted the job, which its run's log lines and backend call carry. */
       job_logid?: string;
       errors?: {
           field: string;
@@ -746,7 +750,7 @@ export interface operations {
   };
   /**
    * A job's result
-   * @description Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status, this request's `logid` (as its `X-Tt-Logid`) and the submitting request's as `job_logid`. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
+   * @description Once the job has succeeded: what the synchronous route answers (the model zip or the video as a download named after the job's `logid`; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status. A JSON body's `logid` is this request's (as its `X-Tt-Logid`), and `job_logid` the submitting request's. Before it has finished: 409 `JOB_NOT_FINISHED` with `Retry-After`.
    */
   getJobResult: {
     parameters: {

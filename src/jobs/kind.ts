@@ -16,6 +16,9 @@ export interface JobKind<Input = unknown, Output = unknown> {
   route: string;
   /** The backend call, with the request's (or the job's) call context. */
   run(rpc: RpcClient, input: Input, ctx: CallContext): Promise<Output>;
-  /** The synchronous answer; `logid` is the submitting request's. */
-  answer(request: FastifyRequest, reply: FastifyReply, output: Output, logid: string): FastifyReply | object;
+  /**
+   * The synchronous answer, with this request's log id. On a job's result, `jobLogid` (the
+   * submitting request's) names the download and is the JSON form's `job_logid`.
+   */
+  answer(request: FastifyRequest, reply: FastifyReply, output: Output, jobLogid?: string): FastifyReply | object;
 }

@@ -168,7 +168,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
       async serve<I, O>(request: FastifyRequest, reply: FastifyReply, kind: JobKind<I, O>, collect: () => Promise<I>) {
         const prefer = parsePrefer(request.headers.prefer);
         if (prefer.respondAsync && !embeddedShared) return submit(request, reply, kind, collect, prefer.wait);
-        return kind.answer(request, reply, await kind.run(app.rpc, await collect(), request.callContext()), request.id);
+        return kind.answer(request, reply, await kind.run(app.rpc, await collect(), request.callContext()));
       },
       answer,
     });

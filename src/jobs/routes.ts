@@ -48,9 +48,9 @@ const jobRoutes: FastifyPluginAsync<{ keepAliveS: number }> = async (app, { keep
         tags,
         summary: 'A job\'s result',
         description:
-          'Once the job has succeeded: exactly what the synchronous route answers (the model zip or the video as a download; its ' +
-          'JSON form with `Accept: application/json`). Once it has failed: its problem, with its status, this request\'s `logid` ' +
-          '(as its `X-Tt-Logid`) and the submitting request\'s as `job_logid`. Before it has finished: ' +
+          'Once the job has succeeded: what the synchronous route answers (the model zip or the video as a download named after ' +
+          'the job\'s `logid`; its JSON form with `Accept: application/json`). Once it has failed: its problem, with its status. ' +
+          'A JSON body\'s `logid` is this request\'s (as its `X-Tt-Logid`), and `job_logid` the submitting request\'s. Before it has finished: ' +
           '409 `JOB_NOT_FINISHED` with `Retry-After`.',
         params,
         response: {

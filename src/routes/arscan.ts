@@ -46,11 +46,12 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
     );
     return { format, vertex_count: res.vertex_count ?? 0, images_used: res.images_used ?? images.length, skipped, model_zip: res.model_zip };
   },
-  answer(request, reply, out, logid) {
+  answer(request, reply, out, jobLogid) {
     if (out.skipped.length > 0) reply.header('x-skipped-entries', out.skipped.map(encodeURIComponent).join(', '));
     if (wantsJson(request, 'application/zip')) {
       const answer: ArscanJsonAnswer = {
-        logid,
+        logid: request.id,
+        ...(jobLogid ? { job_logid: jobLogid } : {}),
         format: out.format,
         vertex_count: out.vertex_count,
         images_used: out.images_used,
@@ -59,7 +60,7 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
       };
       return answer;
     }
-    return sendFile(reply, out.model_zip, 'application/zip', `${logid}.zip`);
+    return sendFile(reply, out.model_zip, 'application/zip', `${jobLogid ?? request.id}.zip`);
   },
 };
 

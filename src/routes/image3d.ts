@@ -42,11 +42,12 @@ export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
     );
     return { format, frame_count: res.frame_count ?? 0, video: res.video, depth_png: res.depth_png ?? undefined };
   },
-  answer(request, reply, out, logid) {
+  answer(request, reply, out, jobLogid) {
     const mime = MIME_TYPES[out.format];
     if (wantsJson(request, mime)) {
       const answer: Image3dJsonAnswer = {
-        logid,
+        logid: request.id,
+        ...(jobLogid ? { job_logid: jobLogid } : {}),
         mime_type: mime,
         frame_count: out.frame_count,
         video: out.video.toString('base64'),
@@ -54,7 +55,7 @@ export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
       };
       return answer;
     }
-    return sendFile(reply, out.video, mime, `${logid}.${out.format}`);
+    return sendFile(reply, out.video, mime, `${jobLogid ?? request.id}.${out.format}`);
   },
 };
 

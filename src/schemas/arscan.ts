@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
 import { intRange, named, namedBody } from './json-schema.js';
+import { jobLogid } from './logid.js';
 import { ARSCAN_LIMITS } from '../services/arscan.js';
 
 const { imageSide, imageCount, textureSize } = ARSCAN_LIMITS;
@@ -37,6 +38,7 @@ export const ArscanMultipartBody = namedBody('ArscanMultipartRequest', ArscanOpt
 
 export const ArscanJsonAnswer = named('ArscanJsonAnswer', z.object({
   logid: z.string(),
+  job_logid: jobLogid,
   format: z.enum(MODEL_FORMATS),
   vertex_count: z.number(),
   images_used: z.number(),

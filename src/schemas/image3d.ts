@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXAMPLE_FACE_JPEG_BASE64 } from './examples.js';
 import { intRange, named, namedBody } from './json-schema.js';
+import { jobLogid } from './logid.js';
 import { IMAGE3D_LIMITS } from '../services/image3d.js';
 
 const { imageSide, speed, durationMs, motionNames: MOTIONS } = IMAGE3D_LIMITS;
@@ -43,6 +44,7 @@ export const Image3dMultipartBody = namedBody(
 
 export const Image3dJsonAnswer = named('Image3dJsonAnswer', z.object({
   logid: z.string(),
+  job_logid: jobLogid,
   mime_type: z.enum(['video/mp4', 'image/gif']),
   frame_count: z.number(),
   video: z.string().meta({ description: 'The video, base64.', format: 'byte' }),

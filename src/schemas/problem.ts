@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiError, CATALOGUE, ERROR_CODES, toProblem, type ErrorCode } from '../errors.js';
 import { named, ref } from './json-schema.js';
+import { jobLogid } from './logid.js';
 
 export const Problem = named(
   'Problem',
@@ -13,10 +14,7 @@ export const Problem = named(
       message: z.string().meta({ example: '"image" is not valid base64: character "*" at position 12 is not in the standard base64 alphabet.' }),
       detail: z.string().meta({ description: 'The same text as `message` (RFC 9457).' }),
       logid: z.string().meta({ description: 'The log id of the request answered, as in its `X-Tt-Logid` header; in a job\'s `error`, the submitting request\'s.', example: '20261125081500A1B2C3D4E5F60718' }),
-      job_logid: z
-        .string()
-        .optional()
-        .meta({ description: 'On a failed job\'s result: the log id of the request that submitted the job, which its run\'s log lines and backend calls carry.' }),
+      job_logid: jobLogid,
       errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
     })
     .meta({ title: 'Problem', description: 'RFC 9457 problem details, with the gateway\'s error code and log id.' }),

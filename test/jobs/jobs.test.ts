@@ -73,7 +73,7 @@ describe('jobs on the embedded store', () => {
     assert.equal(result.headers.get('content-disposition'), `attachment; filename="${job.logid}.mp4"`);
     assert.deepEqual(Buffer.from(await result.arrayBuffer()), videoOf(1));
     const json = await fetch(`${gw.url}${done.result_url}`, { headers: { accept: 'application/json' } });
-    assert.deepEqual(await expectAnswer(json, Image3dJsonAnswer), { logid: job.logid, mime_type: 'video/mp4', frame_count: 1, video: videoOf(1).toString('base64'), depth_png: DEPTH_PNG.toString('base64') });
+    assert.deepEqual(await expectAnswer(json, Image3dJsonAnswer), { logid: json.headers.get('x-tt-logid'), job_logid: job.logid, mime_type: 'video/mp4', frame_count: 1, video: videoOf(1).toString('base64'), depth_png: DEPTH_PNG.toString('base64') });
   });
 
   test('a bad request is its 4xx at once, never a job', async () => {
@@ -341,6 +341,31 @@ test('a failed job\'s result answers with the result request\'s log id; the job\
     // The job itself keeps the submitting request's log id, in its problem too.
     assert.equal(failed.logid, job.logid);
     assert.equal(failed.error!.logid, job.logid);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test('a succeeded job\'s JSON result answers with the result request\'s log id; the job\'s own log id stays in job_logid and names the download', async () => {
+  const be = await fakeImage3d(() => okRender(1));
+  const gw = await startGateway({ IMAGE3D_BACKENDS: be.address, JOB_STORE_DIR: storeDir() });
+  try {
+    const job = await accepted(await submit(gw));
+    await waitForStatus(gw.url, job.id, ['succeeded']);
+    // The JSON form carried the submitting request's log id, not the header's.
+    const res = await fetch(`${gw.url}/v1/jobs/${job.id}/result`, { headers: { accept: 'application/json', 'x-tt-logid': 'result-request-2' } });
+    const answer = await expectAnswer(res, Image3dJsonAnswer);
+    assert.equal(res.headers.get('x-tt-logid'), 'result-request-2');
+    assert.equal(answer.logid, 'result-request-2');
+    assert.equal(answer.job_logid, job.logid);
+    const download = await fetch(`${gw.url}/v1/jobs/${job.id}/result`);
+    assert.equal(download.headers.get('content-disposition'), `attachment; filename="${job.logid}.mp4"`);
+    // The synchronous route has no job: its answer has no job_logid.
+    const sync = await fetch(`${gw.url}/v1/image3d/videos`, { method: 'POST', headers: { 'content-type': 'image/png', accept: 'application/json' }, body: coffee });
+    const syncAnswer = await expectAnswer(sync, Image3dJsonAnswer);
+    assert.equal(syncAnswer.logid, sync.headers.get('x-tt-logid'));
+    assert.equal(syncAnswer.job_logid, undefined);
   } finally {
     await gw.close();
     await be.close();

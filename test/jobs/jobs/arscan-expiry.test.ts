@@ -45,8 +45,9 @@ describe('arscan jobs, and their expiry', () => {
     assert.equal(result.headers.get('x-skipped-entries'), 'notes.txt');
     assert.equal(result.headers.get('content-disposition'), `attachment; filename="${job.logid}.zip"`);
     assert.deepEqual(Buffer.from(await result.arrayBuffer()), MODEL);
-    const json = await expectAnswer(await fetch(`${gw.url}/v1/jobs/${job.id}/result`, { headers: { accept: 'application/json' } }), ArscanJsonAnswer);
-    assert.deepEqual(json, { logid: job.logid, format: 'obj', vertex_count: 8, images_used: 3, skipped: ['notes.txt'], model_zip: MODEL.toString('base64') });
+    const jsonRes = await fetch(`${gw.url}/v1/jobs/${job.id}/result`, { headers: { accept: 'application/json' } });
+    const json = await expectAnswer(jsonRes, ArscanJsonAnswer);
+    assert.deepEqual(json, { logid: jsonRes.headers.get('x-tt-logid'), job_logid: job.logid, format: 'obj', vertex_count: 8, images_used: 3, skipped: ['notes.txt'], model_zip: MODEL.toString('base64') });
     assert.equal(be.requests.at(-1)!.model_format, 'obj');
   });
 
