@@ -113,12 +113,12 @@ interface Watched {
 export default fp<{ timing: BodyTiming }>(
   async (app, { timing }) => {
     app.decorateRequest('bodyGuard', undefined);
-    const watched = new Set<Watched>();
+    const watched = new Map<FastifyRequest, Watched>();
     const tickMs = Math.max(50, Math.min(1000, Math.min(timing.maxPauseMs, timing.rateWindowMs) / 4));
     let timer: NodeJS.Timeout | undefined;
 
     const cut = (w: Watched, why: string) => {
-      watched.delete(w);
+      watched.delete(w.request);
       const { request, reply, socket } = w;
       setTimeout(() => socket.destroy(), CUT_GRACE_MS).unref();
       const err = new ApiError('REQUEST_TIMEOUT', `${why}; the connection is closed.`);
@@ -136,9 +136,9 @@ export default fp<{ timing: BodyTiming }>(
 
     const check = () => {
       const now = performance.now();
-      for (const w of watched) {
+      for (const w of watched.values()) {
         if (w.request.raw.complete || w.socket.destroyed) {
-          watched.delete(w);
+          watched.delete(w.request);
           continue;
         }
         const bytes = w.socket.bytesRead;
@@ -178,8 +178,15 @@ export default fp<{ timing: BodyTiming }>(
       if (chunked) reply.raw.once('close', () => app.requestBytes.release(guard.reserved));
       const socket = request.raw.socket;
       const now = performance.now();
-      watched.add({ request, reply, socket, startedAt: now, lastBytes: socket.bytesRead, lastProgressAt: now, windowAt: now, windowBytes: socket.bytesRead });
+      watched.set(request, { request, reply, socket, startedAt: now, lastBytes: socket.bytesRead, lastProgressAt: now, windowAt: now, windowBytes: socket.bytesRead });
       timer ??= setInterval(check, tickMs).unref();
+    });
+    // A body whole by the time its request is answered needs no more watching. Left to the next
+    // tick (up to a second later), every answered request was kept alive until then, its whole
+    // object graph: under load every young collection found a second's worth of requests alive
+    // and moved them to the old generation, where only full collections free them.
+    app.addHook('onResponse', async (request) => {
+      if (request.raw.complete) watched.delete(request);
     });
     app.addHook('onClose', async () => {
       clearInterval(timer);

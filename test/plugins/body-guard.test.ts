@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -8,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { ApiError } from '../../src/errors.js';
 import { BodyGuard } from '../../src/plugins/body-guard.js';
 import { fakeKeypoint, ok, type FakeKeypoint } from '../helpers/fake-backends.js';
+import { fixture } from '../helpers/fixtures.js';
 import { Problem as ProblemSchema } from '../../src/schemas/problem.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { schedulingSlackMs } from '../helpers/process-stats.js';
@@ -120,4 +123,37 @@ test('a chunk read through the body guard is not kept by it (each read raced one
   // It still fails a read once the body is given up.
   guard.abort(new ApiError('REQUEST_TIMEOUT'));
   await assert.rejects(guard.waitFor(new Promise(() => {})), (err: ApiError) => err.code === 'REQUEST_TIMEOUT');
+});
+
+test('an answered request is not kept by the body guard until its next tick (every answered request stayed alive up to a second, and under load young collections moved them all to the old generation)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const be = await fakeKeypoint(() => ok());
+  // The guard's tick is a second with these windows: a request it still held would be found.
+  const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, BODY_RATE_WINDOW_MS: '60000', BODY_MAX_PAUSE_MS: '60000' });
+  const photo = fixture('astronaut.png');
+  const requests: Array<WeakRef<object>> = [];
+  const onStart = ({ request }: { request: object }) => requests.push(new WeakRef(request));
+  diagnosticsChannel.subscribe('http.server.request.start', onStart as (message: unknown) => void);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ port: gw.port, host: '127.0.0.1', method: 'POST', path: '/v1/keypoints', agent: false, headers: { 'content-type': 'image/png', connection: 'close' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        req.end(photo);
+      });
+      assert.equal(status, 200);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(requests.length, 5);
+    assert.deepEqual(requests.filter((r) => r.deref() !== undefined).length, 0, 'answered requests still reachable');
+  } finally {
+    diagnosticsChannel.unsubscribe('http.server.request.start', onStart as (message: unknown) => void);
+    await gw.close();
+    await be.close();
+  }
 });
