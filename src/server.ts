@@ -1,3 +1,5 @@
+// First, before the modules whose code runs under load: see v8-tuning.ts.
+import './v8-tuning.js';
 import closeWithGrace from 'close-with-grace';
 import cluster from 'node:cluster';
 import pino from 'pino';
