@@ -64,7 +64,7 @@ for (const [id, us] of selfUs) {
   const seen = new Set<string>();
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const f = byId.get(cur)!;
-    if (!/\/(src|bench)\//.test(f.callFrame.url)) continue;
+    if (!/\/(src|dist|gen|bench)\//.test(f.callFrame.url)) continue;
     const l = label(f);
     if (!seen.has(l)) {
       seen.add(l);

@@ -2,7 +2,8 @@
 // backends in benchmark mode (--precomputed: they answer at once), the gateway, a bare Fastify
 // ceiling and a direct Thrift floor, drives each with wrk at fixed concurrency, and prints one
 // table with every figure beside its reference; bench/results/latest.json gets the same.
-// `--smoke` is the few-second run the tests make; `--seconds N` sets each run's length;
+// `--smoke` is the few-second run the tests make; `--seconds N` sets each run's length, `--warmup N`
+// the unmeasured load each process gets before its first run of each body (10 s; none in --smoke);
 // `--only REGEX` keeps the runs whose names match; `--profile` writes the gateway's CPU profile (node --cpu-prof) to bench/results/profile/
 // (`npx tsx bench/profile-summary.ts FILE` sums it up). `--against DIR` also starts the gateway
 // of another checkout (a `git worktree` of the commit before a change, say) and runs each of
@@ -29,11 +30,17 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     against: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    warmup: { type: 'string' },
     pin: { type: 'boolean', default: false },
   },
 });
 const smoke = args.smoke;
 const seconds = smoke ? 1 : Number(args.seconds);
+// Each process serves a load of each body for this long, unmeasured, before its first measured
+// run of it: a cold process spends its first seconds compiling (V8 tiers a function up only
+// after many calls) and growing its heap, and measured cold the gateway's CPU per request was
+// up to three times its warm figure while the ceiling's, a few functions, hardly moved.
+const warmupSeconds = Number(args.warmup ?? (smoke ? 0 : 10));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'visiongate-bench-'));
 const MiB = 1024 * 1024;
@@ -235,7 +242,17 @@ interface Result {
   reference?: string;
 }
 
+const warmed = new Set<string>();
 async function wrk(name: string, url: string, b: Body, connections: number, pid: number, opts: { accept?: string; reference?: string; memory?: boolean; threads?: number } = {}): Promise<Result> {
+  const load = (runSeconds: number) =>
+    run(...pinned(OTHER_CPUS, 'wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${runSeconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url]), {
+      env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
+    });
+  const warm = `${pid} ${url} ${b.file}`;
+  if (warmupSeconds > 0 && !warmed.has(warm)) {
+    warmed.add(warm);
+    await load(warmupSeconds);
+  }
   await eventLoop(url); // resets the histogram
   await sleep(300);
   const rssBefore = rssMiB(pid);
@@ -246,9 +263,7 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   // A run that got no answer in its time (a 1 s smoke run of a 2 MB upload on a machine busy
   // with other work) measured nothing: it runs again, twice as long each time.
   for (let runSeconds = seconds; ; runSeconds *= 2) {
-    const { stdout: out } = await run(...pinned(OTHER_CPUS, 'wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${runSeconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url]), {
-      env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
-    });
+    const { stdout: out } = await load(runSeconds);
     const line = /BENCH_JSON (.*)/.exec(out);
     if (!line) throw new Error(`wrk printed no result: ${out}`);
     w = JSON.parse(line[1]!) as typeof w;
@@ -278,10 +293,10 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
 
 /** The gateway's own Thrift client straight to a keypoint backend, no HTTP. */
 async function floor(name: string, port: string, connections: number): Promise<Result> {
-  const { stdout: out } = await run(...pinned(MEASURED_CPUS, process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds)]));
-  const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number };
+  const { stdout: out } = await run(...pinned(MEASURED_CPUS, process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds), String(warmupSeconds)]));
+  const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number; cpu_ms_per_call: number };
   process.stderr.write(`  ${name}: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
-  return { name, rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, errors: 0 };
+  return { name, rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, cpu_ms_per_request: f.cpu_ms_per_call, errors: 0 };
 }
 
 const gw = gateway.child.pid!;
@@ -371,6 +386,17 @@ const table = [
 const floorRun = byName.get(FLOOR);
 const kpRaw = byName.get('keypoints raw JPEG');
 if (floorRun && kpRaw) table.push('', `Gateway raw keypoints vs the Thrift floor: ${ratio(kpRaw.rps, floorRun.rps)} the throughput.`);
+// What one core could serve if the gateway spent nothing beyond the ceiling's HTTP and the
+// floor's Thrift call: the most the raw-keypoints target could come to on this machine.
+const rawCeiling = byName.get('ceiling: raw JPEG');
+if (floorRun?.cpu_ms_per_request && rawCeiling?.cpu_ms_per_request && kpRaw?.cpu_ms_per_request) {
+  const bound = rawCeiling.cpu_ms_per_request + floorRun.cpu_ms_per_request;
+  table.push(
+    '',
+    `CPU per request: the ceiling's HTTP ${rawCeiling.cpu_ms_per_request.toFixed(2)} ms + the floor's Thrift call ${floorRun.cpu_ms_per_request.toFixed(2)} ms = ${bound.toFixed(2)} ms, ` +
+      `${(rawCeiling.cpu_ms_per_request / bound).toFixed(2)}× the ceiling's throughput for a gateway that did nothing else; the gateway spends ${kpRaw.cpu_ms_per_request.toFixed(2)} ms.`,
+  );
+}
 
 const target = (what: string, value: number, limit: number, atLeast: boolean) => ({ what, value: Number(value.toFixed(3)), limit, met: atLeast ? value >= limit : value <= limit });
 const rel = (name: string, field: 'rps' | 'p99_ms') => {
