@@ -16,6 +16,8 @@ export const KEYPOINT_LIMITS = {
   landmarkCount: keypoint.LANDMARK_COUNT,
 };
 
+const ANGLES = ['yaw', 'pitch', 'roll'] as const;
+
 function checkFace(face: keypoint.Face, n: number, width: number, height: number): string | undefined {
   const where = `face ${n}`;
   const landmarks = face.landmarks?.length ?? 0;
@@ -25,10 +27,13 @@ function checkFace(face: keypoint.Face, n: number, width: number, height: number
   const { left, top, width: w, height: h } = face.rect;
   if (!nearImage(left, width) || !nearImage(top, height)) return `${where} has its rect at (${left}, ${top}), off the ${width}x${height} image`;
   if (!within(w, 0, 2 * width) || !within(h, 0, 2 * height)) return `${where} has a rect of ${w}x${h}, not a size within the ${width}x${height} image`;
-  for (const [i, p] of face.landmarks.entries()) {
+  // Indexed: an entries() iterator makes an array per landmark, and this runs for every reply.
+  for (let i = 0; i < face.landmarks.length; i++) {
+    const p = face.landmarks[i]!;
     if (!nearImage(p.x, width) || !nearImage(p.y, height)) return `${where} has landmark ${i} at (${p.x}, ${p.y}), off the ${width}x${height} image`;
   }
-  for (const [angle, v] of [['yaw', face.yaw], ['pitch', face.pitch], ['roll', face.roll]] as const) {
+  for (const angle of ANGLES) {
+    const v = face[angle];
     if (v != null && !within(v, -180, 180)) return `${where} has ${angle} ${v}, outside -180..180 degrees`;
   }
   return undefined;
