@@ -55,6 +55,8 @@ const MEASURED_CPUS = String(cores - 1);
 const OTHER_CPUS = cores > 2 ? `0-${cores - 2}` : '0';
 /** The command line that runs `command` on `cpus` under --pin (taskset execs it: the pid is the command's). */
 const pinned = (cpus: string, command: string, argv: string[]): [string, string[]] => (pin ? ['taskset', ['-c', cpus, command, ...argv]] : [command, argv]);
+// The bench itself (reading logs, sampling /proc) keeps off the measured core too.
+if (pin) await run('taskset', ['-a', '-p', '-c', OTHER_CPUS, String(process.pid)]);
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
@@ -138,15 +140,18 @@ function start(
   let out = '';
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${file} exited with code ${code}: ${out}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       out = (out + chunk.toString()).slice(-10_000);
       const match = ready.exec(out);
       if (match) {
         out = '';
-        ready = /(?!)/; // keep reading (and discarding) the logs
+        // From now on the logs are read and dropped as they come, at no cost to speak of: a
+        // line per request is thousands a second, and the bench shares a core with wrk.
+        child.stdout!.off('data', onData).resume();
         resolve({ child, match });
       }
-    });
+    };
+    child.stdout!.on('data', onData);
   });
 }
 const referencePort = async (name: string) =>
@@ -247,6 +252,11 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
     run(...pinned(OTHER_CPUS, 'wrk', [`-t${opts.threads ?? 1}`, `-c${connections}`, `-d${runSeconds}s`, '--timeout', '60s', '-s', join(root, 'bench/wrk-post.lua'), url]), {
       env: { ...process.env, BODY_FILE: b.file, CONTENT_TYPE: b.type, ACCEPT: opts.accept ?? '' },
     });
+  // Memory is the rise from before the process first carried this load, warm-up included: after
+  // it the heap and the buffer pool have grown already, and the run alone would show no rise.
+  const rssBefore = rssMiB(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(pid))), 20);
   const warm = `${pid} ${url} ${b.file}`;
   if (warmupSeconds > 0 && !warmed.has(warm)) {
     warmed.add(warm);
@@ -254,9 +264,6 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   }
   await eventLoop(url); // resets the histogram
   await sleep(300);
-  const rssBefore = rssMiB(pid);
-  let rssPeak = rssBefore;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(pid))), 20);
   let cpuBefore = cpuMs(pid);
   let w: { requests: number; duration_us: number; p50_us: number; p99_us: number; non2xx: number; socket_errors: number };
   // A run that got no answer in its time (a 1 s smoke run of a 2 MB upload on a machine busy
