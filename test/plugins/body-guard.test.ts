@@ -147,6 +147,8 @@ test('an answered request is not kept by the body guard until its next tick (eve
       });
       assert.equal(status, 200);
     }
+    // The answers' onResponse hooks (the guard's among them) have run once their log lines are written.
+    while (gw.logs.filter((line) => line.msg === 'request completed').length < 5) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setImmediate(resolve));
     gc();
     assert.equal(requests.length, 5);
