@@ -45,6 +45,24 @@ export const fakeImage3d = (handler: (req: image3d.RenderRequest) => Promise<ima
 export const fakeArscan = (handler: (req: arscan.ReconstructRequest) => Promise<arscan.ReconstructResponse> | arscan.ReconstructResponse, wire: Wire = {}) =>
   fakeService(ArScanService.Processor, 'Reconstruct', handler, wire);
 
+/**
+ * A keypoint backend that sits on every call asking for `heldFaces` faces until the test ends
+ * (other calls are answered at once): calls that hold their connection for as long as wanted.
+ */
+export async function holdingKeypoint(t: { after(fn: () => unknown): void }, heldFaces: number): Promise<FakeKeypoint> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const be = await fakeKeypoint(async (req) => {
+    if (req.max_faces === heldFaces) await held;
+    return ok();
+  });
+  t.after(async () => {
+    release();
+    await be.close();
+  });
+  return be;
+}
+
 export const ok = (fields: Partial<keypoint.DetectResponse> = {}) =>
   new keypoint.DetectResponse({ faces: [], BaseResp: new base.BaseResp({ StatusCode: 0 }), ...fields });
 

@@ -1,11 +1,10 @@
-import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import type { z } from 'zod';
 import { Job as JobSchema } from '../../src/schemas/jobs.js';
 import { fakeImage3d, type FakeBackend } from './fake-backends.js';
 import { expectAnswer } from './gateway.js';
+import { until } from './until.js';
 
 export type Job = z.output<typeof JobSchema>;
 
@@ -52,15 +51,6 @@ export async function gatedImage3d(answer: (n: number) => image3d.RenderResponse
 
 export const okRender = (n: number) =>
   new image3d.RenderResponse({ video: videoOf(n), mime_type: 'video/mp4', frame_count: n, depth_png: DEPTH_PNG, BaseResp: new base.BaseResp({ StatusCode: 0 }) });
-
-/** Waits (generously: the machine is shared) until `check` holds. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A 202 answer to a submission: the job, as the OpenAPI `Job` schema describes it. */
 export const accepted = (res: Response): Promise<Job> => expectAnswer(res, JobSchema, 202);

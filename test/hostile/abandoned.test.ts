@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { holdingKeypoint } from '../helpers/fake-backends.js';
 import { startGateway } from '../helpers/gateway.js';
+import { until } from '../helpers/until.js';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000040000000400806000000', 'hex');
 const SLOW = 7; // max_faces that the backend below sits on
@@ -17,42 +17,26 @@ function hangingPost(port: number): net.Socket {
   return socket;
 }
 
-async function until(what: string, done: () => boolean, limitMs: number): Promise<number> {
-  const started = Date.now();
-  while (!done()) {
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - started;
-}
-
 test('clients hanging up mid-call: their backend calls are given up at once, connections closed, slots and queue places freed', async (t) => {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  const be = await fakeKeypoint(async (req) => {
-    if (req.max_faces === SLOW) await held;
-    return ok();
-  });
-  t.after(async () => {
-    release();
-    await be.close();
-  });
+  const be = await holdingKeypoint(t, SLOW);
   // Four connections and four places in the queue; calls that would hold them for a minute.
   const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, KEYPOINT_TIMEOUT_MS: '60000', KEYPOINT_MAX_CONNECTIONS: '4', KEYPOINT_MAX_QUEUE: '4', RPC_QUEUE_TIMEOUT_MS: '60000' });
   t.after(() => gw.close());
 
   const clients = Array.from({ length: 8 }, () => hangingPost(gw.port));
   const slow = () => be.requests.filter((r) => r.max_faces === SLOW).length;
-  await until('4 calls on the wire and 4 waiting for a connection', () => slow() === 4 && gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 8, 30_000);
+  await until(() => slow() === 4 && gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 8, '4 calls on the wire and 4 waiting for a connection', 30_000);
   assert.equal(be.connections(), 4);
 
   for (const client of clients) client.destroy();
   // The backend sees the four connections of the held calls closed (Thrift's only "stop"), long
   // before the 60 s deadline, and none left open: a slot freed by the first hang-up may go to a
   // queued call whose client's hang-up is yet to be read, whose connect is then given up.
-  const closedMs = await until('the backend saw every connection closed', () => be.closedConnections() >= 4 && be.connections() === 0, 15_000);
+  const hungUpAt = Date.now();
+  await until(() => be.closedConnections() >= 4 && be.connections() === 0, 'the backend saw every connection closed', 15_000);
+  const closedMs = Date.now() - hungUpAt;
   assert.ok(closedMs < 15_000);
-  await until('no call in flight', () => gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 0, 5000);
+  await until(() => gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 0, 'no call in flight', 5000);
 
   // More normal requests than connections and queue together held: all served.
   const statuses = await Promise.all(
@@ -62,7 +46,7 @@ test('clients hanging up mid-call: their backend calls are given up at once, con
   // The queued calls never went out.
   assert.equal(slow(), 4);
 
-  await until('every abandoned request logged', () => gw.logs.filter((l) => l.msg === 'request abandoned').length === 8, 5000);
+  await until(() => gw.logs.filter((l) => l.msg === 'request abandoned').length === 8, 'every abandoned request logged', 5000);
   const line = gw.logs.find((l) => l.msg === 'request abandoned')!;
   assert.equal(line.route, '/v1/keypoints');
   assert.equal(typeof line.logid, 'string');

@@ -11,7 +11,8 @@ import { fixture } from '../helpers/fixtures.js';
 import { Image3dJsonAnswer } from '../../src/schemas/image3d.js';
 import { Job as JobSchema, JobList } from '../../src/schemas/jobs.js';
 import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { accepted, DEPTH_PNG, gatedImage3d, okRender, until, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
+import { accepted, DEPTH_PNG, gatedImage3d, okRender, videoOf, waitForStatus, type GatedImage3d, type Job } from '../helpers/jobs.js';
+import { until } from '../helpers/until.js';
 
 const coffee = fixture('coffee.png');
 const storeDir = () => mkdtempSync(join(tmpdir(), 'vg-jobs-'));

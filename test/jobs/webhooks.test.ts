@@ -13,7 +13,8 @@ import { fixture } from '../helpers/fixtures.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { keysFile } from '../helpers/partners.js';
 import { Job as JobSchema } from '../../src/schemas/jobs.js';
-import { accepted, gatedImage3d, okRender, until, type GatedImage3d } from '../helpers/jobs.js';
+import { accepted, gatedImage3d, okRender, type GatedImage3d } from '../helpers/jobs.js';
+import { until } from '../helpers/until.js';
 
 const coffee = fixture('coffee.png');
 const secret = () => `whsec_${randomBytes(32).toString('base64')}`;

@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { RpcError } from '../../src/rpc/rpc-error.js';
-import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
+import { fakeKeypoint, holdingKeypoint, ok } from '../helpers/fake-backends.js';
 import { ctx, rpcClient } from '../helpers/rpc.js';
+import { until } from '../helpers/until.js';
 
 const request = () => new keypoint.DetectRequest({ image: Buffer.from('x') });
 
@@ -40,37 +41,15 @@ test('after a backend restart, the next call goes through on a new connection (a
   assert.equal((await rpc.call('keypoint', 'Detect', request(), ctx())).image_width, 49);
 });
 
-/** A keypoint backend that sits on every call asking for `HELD` faces until `release()`. */
-async function holdingBackend(t: { after(fn: () => unknown): void }) {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  const be = await fakeKeypoint(async (req) => {
-    if (req.max_faces === HELD) await held;
-    return ok();
-  });
-  t.after(async () => {
-    release();
-    await be.close();
-  });
-  return be;
-}
-const HELD = 7;
+const HELD = 7; // max_faces that holdingKeypoint sits on
 
 /** Connections the backend has accepted so far, open or closed. */
 const accepted = (be: { connections(): number; closedConnections(): number }) => be.connections() + be.closedConnections();
 
-async function until(what: string, done: () => boolean, limitMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!done()) {
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
-    await sleep(20);
-  }
-}
-
 const abandonedUnsent = (e: unknown) => e instanceof RpcError && e.kind === 'abandoned' && !e.sent;
 
 test('a freed slot is not spent on a queued call whose client has gone', async (t) => {
-  const be = await holdingBackend(t);
+  const be = await holdingKeypoint(t, HELD);
   const env = { KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_TIMEOUT_MS: '60000', RPC_QUEUE_TIMEOUT_MS: '60000' };
   const rpc = rpcClient(env);
   t.after(() => rpc.close());
@@ -78,9 +57,9 @@ test('a freed slot is not spent on a queued call whose client has gone', async (
   // call is still in the queue, its signal already aborted.
   const gone = new AbortController();
   const onWire = rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image: Buffer.from('x'), max_faces: HELD }), { ...ctx(), signal: gone.signal });
-  await until('the first call on the wire', () => be.requests.length === 1);
+  await until(() => be.requests.length === 1, 'the first call on the wire', 10_000);
   const queued = rpc.call('keypoint', 'Detect', request(), { ...ctx(), signal: gone.signal });
-  await until('the second call queued', () => rpc.snapshot()[0]!.inFlight === 2);
+  await until(() => rpc.snapshot()[0]!.inFlight === 2, 'the second call queued', 10_000);
 
   gone.abort();
   await assert.rejects(onWire, (e: unknown) => e instanceof RpcError && e.kind === 'abandoned' && e.sent);
@@ -97,15 +76,15 @@ test('a freed slot is not spent on a queued call whose client has gone', async (
 });
 
 test('a queued call whose client goes while its connection is being opened: abandoned at once, and the connection not kept', async (t) => {
-  const be = await holdingBackend(t);
+  const be = await holdingKeypoint(t, HELD);
   const rpc = rpcClient({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_TIMEOUT_MS: '60000', RPC_QUEUE_TIMEOUT_MS: '60000' });
   t.after(() => rpc.close());
   const first = new AbortController();
   const second = new AbortController();
   const onWire = rpc.call('keypoint', 'Detect', new keypoint.DetectRequest({ image: Buffer.from('x'), max_faces: HELD }), { ...ctx(), signal: first.signal });
-  await until('the first call on the wire', () => be.requests.length === 1);
+  await until(() => be.requests.length === 1, 'the first call on the wire', 10_000);
   const queued = rpc.call('keypoint', 'Detect', request(), { ...ctx(), signal: second.signal });
-  await until('the second call queued', () => rpc.snapshot()[0]!.inFlight === 2);
+  await until(() => rpc.snapshot()[0]!.inFlight === 2, 'the second call queued', 10_000);
 
   // The first hang-up frees the slot and the queued call's connection starts opening; its own
   // client's hang-up comes before that connection is open (as clients hanging up together do).
@@ -113,7 +92,7 @@ test('a queued call whose client goes while its connection is being opened: aban
   second.abort();
   await assert.rejects(onWire, (e: unknown) => e instanceof RpcError && e.kind === 'abandoned');
   await assert.rejects(queued, abandonedUnsent);
-  await until('no connection to the backend kept open', () => be.connections() === 0);
+  await until(() => be.connections() === 0, 'no connection to the backend kept open', 10_000);
   assert.equal(be.requests.length, 1);
   await rpc.call('keypoint', 'Detect', request(), ctx());
   assert.equal(be.requests.length, 2);

@@ -11,7 +11,8 @@ import { ArscanJsonAnswer } from '../../../src/schemas/arscan.js';
 import { JobList } from '../../../src/schemas/jobs.js';
 import { expectAnswer, expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeZip } from '../../helpers/zips.js';
-import { accepted, until, waitForStatus } from '../../helpers/jobs.js';
+import { accepted, waitForStatus } from '../../helpers/jobs.js';
+import { until } from '../../helpers/until.js';
 
 const MODEL = Buffer.from('PK\x03\x04 model zip as the backend made it', 'latin1');
 
