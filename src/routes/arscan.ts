@@ -11,7 +11,7 @@ import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import type { ServiceRoute } from '../services/descriptor.js';
 import { ARSCAN_LIMITS, arscanService } from '../services/arscan.js';
-import { sendFile, wantsJson } from './binary-answer.js';
+import { answerLogids, downloadName, sendFile, wantsJson } from './binary-answer.js';
 
 const { imageSide, imageCount } = ARSCAN_LIMITS;
 
@@ -50,8 +50,7 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
     if (out.skipped.length > 0) reply.header('x-skipped-entries', out.skipped.map(encodeURIComponent).join(', '));
     if (wantsJson(request, 'application/zip')) {
       const answer: ArscanJsonAnswer = {
-        logid: request.id,
-        ...(jobLogid ? { job_logid: jobLogid } : {}),
+        ...answerLogids(request, jobLogid),
         format: out.format,
         vertex_count: out.vertex_count,
         images_used: out.images_used,
@@ -60,7 +59,7 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
       };
       return answer;
     }
-    return sendFile(reply, out.model_zip, 'application/zip', `${jobLogid ?? request.id}.zip`);
+    return sendFile(reply, out.model_zip, 'application/zip', downloadName(request, jobLogid, 'zip'));
   },
 };
 

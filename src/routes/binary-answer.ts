@@ -29,3 +29,15 @@ export function wantsJson(request: FastifyRequest, binaryType: string): boolean 
 export function sendFile(reply: FastifyReply, bytes: Buffer, type: string, filename: string): FastifyReply {
   return reply.type(type).header('content-disposition', `attachment; filename="${filename}"`).send(bytes);
 }
+
+/**
+ * The log ids of a binary answer's JSON form: this request's (as its `X-Tt-Logid`), and on a
+ * job's result the submitting request's as `job_logid`.
+ */
+export const answerLogids = (request: FastifyRequest, jobLogid: string | undefined): { logid: string; job_logid?: string } => ({
+  logid: request.id,
+  ...(jobLogid ? { job_logid: jobLogid } : {}),
+});
+
+/** A binary answer's file name: the job's log id on a job's result (the same on every fetch), else this request's. */
+export const downloadName = (request: FastifyRequest, jobLogid: string | undefined, extension: string): string => `${jobLogid ?? request.id}.${extension}`;

@@ -11,7 +11,7 @@ import { BINARY, imageRequestSchema } from '../schemas/image-request.js';
 import { problemResponses } from '../schemas/problem.js';
 import type { ServiceRoute } from '../services/descriptor.js';
 import { IMAGE3D_LIMITS, image3dService } from '../services/image3d.js';
-import { sendFile, wantsJson } from './binary-answer.js';
+import { answerLogids, downloadName, sendFile, wantsJson } from './binary-answer.js';
 
 const { imageSide, cameraMotions } = IMAGE3D_LIMITS;
 
@@ -46,8 +46,7 @@ export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
     const mime = MIME_TYPES[out.format];
     if (wantsJson(request, mime)) {
       const answer: Image3dJsonAnswer = {
-        logid: request.id,
-        ...(jobLogid ? { job_logid: jobLogid } : {}),
+        ...answerLogids(request, jobLogid),
         mime_type: mime,
         frame_count: out.frame_count,
         video: out.video.toString('base64'),
@@ -55,7 +54,7 @@ export const image3dJob: JobKind<Image3dInput, Image3dOutput> = {
       };
       return answer;
     }
-    return sendFile(reply, out.video, mime, `${jobLogid ?? request.id}.${out.format}`);
+    return sendFile(reply, out.video, mime, downloadName(request, jobLogid, out.format));
   },
 };
 
