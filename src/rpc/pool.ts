@@ -14,6 +14,7 @@ export interface PoolOptions {
 
 interface Waiter {
   method: string;
+  deadline: number;
   signal: AbortSignal | undefined;
   resolve: (conn: Connection) => void;
   reject: (err: RpcError) => void;
@@ -61,7 +62,7 @@ export class InstancePool {
 
   /** Opens one connection to see whether the instance answers (for readiness). */
   async probe(timeoutMs: number): Promise<void> {
-    const conn = await this.connect(Math.min(timeoutMs, this.opts.connectTimeoutMs));
+    const conn = await this.connect(Date.now() + timeoutMs);
     this.release(conn);
   }
 
@@ -79,7 +80,7 @@ export class InstancePool {
     const conn = this.idle.pop();
     if (conn) return Promise.resolve(conn);
     if (this.open < this.opts.maxConnections) {
-      return this.connect(Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())), { method, signal });
+      return this.connect(deadline, { method, signal });
     }
     if (this.waiters.length >= this.opts.maxQueue) {
       return Promise.reject(
@@ -110,6 +111,7 @@ export class InstancePool {
       signal?.addEventListener('abort', onAbort, { once: true });
       const waiter: Waiter = {
         method,
+        deadline,
         signal,
         resolve,
         reject,
@@ -122,12 +124,16 @@ export class InstancePool {
     });
   }
 
-  /** `caller`: the call it is for, whose going gives the connect up and frees its slot. */
-  private async connect(timeoutMs: number, caller?: { method: string; signal: AbortSignal | undefined }): Promise<Connection> {
+  /**
+   * A connect given up at the connect timeout or at `deadline`, whichever comes first (a call
+   * must not outlive its deadline waiting for a host that does not answer); `caller`: the call
+   * it is for, whose going gives the connect up and frees its slot.
+   */
+  private async connect(deadline: number, caller?: { method: string; signal: AbortSignal | undefined }): Promise<Connection> {
     this.open++;
     let conn: Connection;
     try {
-      conn = await Connection.open(this.addr, this.Client, this.opts.wire, timeoutMs, caller);
+      conn = await Connection.open(this.addr, this.Client, this.opts.wire, Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())), caller);
     } catch (err) {
       this.open--;
       // A caller who went away says nothing about the instance.
@@ -161,7 +167,7 @@ export class InstancePool {
     if (this.closed || this.open >= this.opts.maxConnections) return;
     const waiter = this.nextWaiter();
     if (!waiter) return;
-    this.connect(this.opts.connectTimeoutMs, waiter).then(waiter.resolve, waiter.reject);
+    this.connect(waiter.deadline, waiter).then(waiter.resolve, waiter.reject);
   }
 
   /**

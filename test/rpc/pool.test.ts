@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { RpcError } from '../../src/rpc/rpc-error.js';
 import { fakeKeypoint, holdingKeypoint, ok } from '../helpers/fake-backends.js';
+import { frozenHost } from '../helpers/frozen-host.js';
 import { ctx, rpcClient } from '../helpers/rpc.js';
 import { until } from '../helpers/until.js';
 
@@ -96,4 +97,25 @@ test('a queued call whose client goes while its connection is being opened: aban
   assert.equal(be.requests.length, 1);
   await rpc.call('keypoint', 'Detect', request(), ctx());
   assert.equal(be.requests.length, 2);
+});
+
+test('a queued call served a freed slot gives its connect up at its own deadline, not at the connect timeout', async (t) => {
+  const host = await frozenHost(t);
+  // A 60 s connect timeout, a 3 s call deadline: the queued call must fail near the latter.
+  const rpc = rpcClient({ KEYPOINT_BACKENDS: host.address, KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_TIMEOUT_MS: '3000', RPC_CONNECT_TIMEOUT_MS: '60000', RPC_QUEUE_TIMEOUT_MS: '60000' });
+  t.after(() => rpc.close());
+  const first = new AbortController();
+  // Its connection lands in the frozen host's accept queue and its request in the socket buffers.
+  const held = rpc.call('keypoint', 'Detect', request(), { ...ctx(), signal: first.signal });
+  await until(() => rpc.snapshot()[0]!.inFlight === 1, 'the first call sent', 10_000);
+  await host.fill(1); // the queue is full: the next connect hangs
+  const queued = rpc.call('keypoint', 'Detect', request(), ctx());
+  await until(() => rpc.snapshot()[0]!.inFlight === 2, 'the second call queued', 10_000);
+
+  first.abort();
+  await assert.rejects(held, (e: unknown) => e instanceof RpcError && e.kind === 'abandoned');
+  const freedAt = Date.now();
+  await assert.rejects(queued, (e: unknown) => e instanceof RpcError && e.kind === 'unavailable' && /connect .* timed out/.test(e.message));
+  // Its deadline was at most 3 s away; the connect timeout 60 s.
+  assert.ok(Date.now() - freedAt < 30_000, `gave up after ${Date.now() - freedAt} ms`);
 });
