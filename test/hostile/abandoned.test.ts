@@ -23,20 +23,26 @@ test('clients hanging up mid-call: their backend calls are given up at once, con
   const gw = await startGateway({ KEYPOINT_BACKENDS: be.address, KEYPOINT_TIMEOUT_MS: '60000', KEYPOINT_MAX_CONNECTIONS: '4', KEYPOINT_MAX_QUEUE: '4', RPC_QUEUE_TIMEOUT_MS: '60000' });
   t.after(() => gw.close());
 
-  const clients = Array.from({ length: 8 }, () => hangingPost(gw.port));
+  const held = Array.from({ length: 4 }, () => hangingPost(gw.port));
   const slow = () => be.requests.filter((r) => r.max_faces === SLOW).length;
-  await until(() => slow() === 4 && gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 8, '4 calls on the wire and 4 waiting for a connection', 30_000);
+  const inFlight = () => gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0);
+  await until(() => slow() === 4, '4 calls on the wire', 30_000);
+  const queued = Array.from({ length: 4 }, () => hangingPost(gw.port));
+  await until(() => inFlight() === 8, '4 more waiting for a connection', 30_000);
   assert.equal(be.connections(), 4);
 
-  for (const client of clients) client.destroy();
-  // The backend sees the four connections of the held calls closed (Thrift's only "stop"), long
-  // before the 60 s deadline, and none left open: a slot freed by the first hang-up may go to a
-  // queued call whose client's hang-up is yet to be read, whose connect is then given up.
+  // The queued clients go first (the race of a slot freed for a queued call whose client's
+  // hang-up is yet to be read is test/rpc/pool's): their places leave the queue, no call sent.
+  for (const client of queued) client.destroy();
+  await until(() => inFlight() === 4, 'the queue emptied', 15_000);
+  // Then the held ones: the backend sees their four connections closed (Thrift's only "stop"),
+  // long before the 60 s deadline, and none left open.
+  for (const client of held) client.destroy();
   const hungUpAt = Date.now();
   await until(() => be.closedConnections() >= 4 && be.connections() === 0, 'the backend saw every connection closed', 15_000);
   const closedMs = Date.now() - hungUpAt;
   assert.ok(closedMs < 15_000);
-  await until(() => gw.app.rpc.snapshot().reduce((n, i) => n + i.inFlight, 0) === 0, 'no call in flight', 5000);
+  await until(() => inFlight() === 0, 'no call in flight', 5000);
 
   // More normal requests than connections and queue together held: all served.
   const statuses = await Promise.all(
