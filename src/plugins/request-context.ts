@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { traceparentOf } from '../logid.js';
+import { CallerGoneSignal } from '../rpc/caller-signal.js';
 import type { CallContext } from '../rpc/rpc-client.js';
 import { ANONYMOUS } from '../partners/identity.js';
 
@@ -11,7 +12,7 @@ declare module 'fastify' {
      * Aborts when the client closes its connection before the whole answer is written: its
      * backend call is given up. (fastify's `request.signal` fires once the body has been read.)
      */
-    abandoned: AbortSignal;
+    abandoned: CallerGoneSignal;
     /** Images its backend calls processed, for usage. */
     imagesProcessed: number;
   }
@@ -38,13 +39,12 @@ export default fp(
         ...(traceparent ? { traceparent } : {}),
       };
     });
-    app.decorateRequest('abandoned', null as unknown as AbortSignal);
+    app.decorateRequest('abandoned', null as unknown as CallerGoneSignal);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-tt-logid', request.id);
-      const controller = new AbortController();
-      request.abandoned = controller.signal;
+      const abandoned = (request.abandoned = new CallerGoneSignal());
       reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort();
+        if (!reply.raw.writableFinished) abandoned.abort();
       });
     });
   },

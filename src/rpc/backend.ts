@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { BackendConfig, HostPort } from '../config/schema.js';
 import { envPrefix, type Method } from '../services/descriptor.js';
 import { serviceNamed } from '../services/index.js';
+import type { CallerSignal } from './caller-signal.js';
 import { InstanceHealth, type EjectionPolicy, type InstanceState } from './instance-health.js';
 import { InstancePool, type PoolOptions } from './pool.js';
 import { replyFault } from './reply-checks.js';
@@ -105,7 +106,7 @@ export class Backend {
    * refused, or its connection found dead before writing) is tried once more on another
    * instance; a call that was sent is not: the backend may be doing the (expensive) work.
    */
-  async call(method: string, request: unknown, deadline: number, onInstance: (address: string) => void, signal?: AbortSignal): Promise<unknown> {
+  async call(method: string, request: unknown, deadline: number, onInstance: (address: string) => void, signal?: CallerSignal): Promise<unknown> {
     const probe = this.panicProbe();
     const first = probe ?? this.pick();
     onInstance(first.pool.address);
@@ -158,7 +159,7 @@ export class Backend {
     return this.instances.reduce((a, b) => (b.health.msUntilRetry() < a.health.msUntilRetry() ? b : a));
   }
 
-  private async attempt(instance: Instance, method: string, request: unknown, deadline: number, forceProbe = false, signal?: AbortSignal): Promise<unknown> {
+  private async attempt(instance: Instance, method: string, request: unknown, deadline: number, forceProbe = false, signal?: CallerSignal): Promise<unknown> {
     instance.health.callStarted(forceProbe);
     try {
       const result = await instance.pool.call(method, request, deadline, signal);

@@ -3,6 +3,7 @@ import thrift from 'thrift';
 import type { HostPort, ProtocolKind, TransportKind } from '../config/schema.js';
 import { backendText } from './backend-text.js';
 import { RpcError } from './rpc-error.js';
+import type { CallerSignal } from './caller-signal.js';
 import { createMessageReader, createWriteTransport, diagnoseMismatch, PROTOCOLS, type MessageCap, type MessageReader } from './transport.js';
 
 /** A service's generated client class, used only as the codec for its methods (send_X / recv_X). */
@@ -68,7 +69,7 @@ export class Connection {
   }
 
   /** `caller`: the call it is opened for; its signal aborting gives the connect up (the socket is closed). */
-  static open(addr: HostPort, Client: GeneratedClientClass, wire: WireOptions, timeoutMs: number, caller?: { method: string; signal?: AbortSignal | undefined }): Promise<Connection> {
+  static open(addr: HostPort, Client: GeneratedClientClass, wire: WireOptions, timeoutMs: number, caller?: { method: string; signal?: CallerSignal | undefined }): Promise<Connection> {
     const signal = caller?.signal;
     if (signal?.aborted) return Promise.reject(abandoned(caller!.method, false));
     return new Promise((resolve, reject) => {
@@ -106,7 +107,7 @@ export class Connection {
   }
 
   /** `signal`: aborting it abandons the call, and closes the connection (Thrift has no cancel). */
-  call(method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<unknown> {
+  call(method: string, request: unknown, deadline: number, signal?: CallerSignal): Promise<unknown> {
     if (this.dead) return Promise.reject(new RpcError(this.dead.kind, this.dead.message, false));
     if (this.current) throw new Error('Connection.call while a call is in flight');
     if (signal?.aborted) return Promise.reject(abandoned(method, false));

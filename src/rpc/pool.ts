@@ -1,4 +1,5 @@
 import type { HostPort } from '../config/schema.js';
+import type { CallerSignal } from './caller-signal.js';
 import { abandoned, Connection, type GeneratedClientClass, type WireOptions } from './connection.js';
 import { RpcError } from './rpc-error.js';
 
@@ -15,7 +16,7 @@ export interface PoolOptions {
 interface Waiter {
   method: string;
   deadline: number;
-  signal: AbortSignal | undefined;
+  signal: CallerSignal | undefined;
   resolve: (conn: Connection) => void;
   reject: (err: RpcError) => void;
   /** Stops its queue timer and its abandonment listener: it got a connection, or never will. */
@@ -45,7 +46,7 @@ export class InstancePool {
   }
 
   /** One call on a pooled connection; a call abandoned (`signal`) gives up its place in the queue or its connection at once. */
-  async call(method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<unknown> {
+  async call(method: string, request: unknown, deadline: number, signal?: CallerSignal): Promise<unknown> {
     if (signal?.aborted) throw abandoned(method, false);
     this.inFlight++;
     try {
@@ -75,7 +76,7 @@ export class InstancePool {
     }
   }
 
-  private acquire(deadline: number, method: string, signal: AbortSignal | undefined): Promise<Connection> {
+  private acquire(deadline: number, method: string, signal: CallerSignal | undefined): Promise<Connection> {
     if (this.closed) return Promise.reject(new RpcError('unavailable', 'the gateway is shutting down', false));
     const conn = this.idle.pop();
     if (conn) return Promise.resolve(conn);
@@ -129,7 +130,7 @@ export class InstancePool {
    * must not outlive its deadline waiting for a host that does not answer); `caller`: the call
    * it is for, whose going gives the connect up and frees its slot.
    */
-  private async connect(deadline: number, caller?: { method: string; signal: AbortSignal | undefined }): Promise<Connection> {
+  private async connect(deadline: number, caller?: { method: string; signal: CallerSignal | undefined }): Promise<Connection> {
     this.open++;
     let conn: Connection;
     try {

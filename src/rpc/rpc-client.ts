@@ -2,6 +2,7 @@ import type { BaseLogger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { BackendMethods, BackendName } from '../services/index.js';
 import { Backend, type InstanceReport, type Lookup, type RpcObserver } from './backend.js';
+import type { CallerSignal } from './caller-signal.js';
 import type { InstanceState } from './instance-health.js';
 
 /** What the client logs with: pino's methods, so that a fastify logger or a bare pino one will do. */
@@ -15,7 +16,7 @@ export interface CallContext {
   traceparent?: string;
   log: RpcLog;
   /** Aborted when the caller gives up (a partner who hung up, a canceled job): the call is abandoned, its queue place or connection freed. */
-  signal?: AbortSignal;
+  signal?: CallerSignal;
   /** Where the request's time goes: told when the backend call starts and ends. */
   stage?(stage: 'rpc' | 'encode'): void;
   /** Told how many images a call that succeeded has processed (usage). */
