@@ -10,8 +10,9 @@ export interface CallerSignal {
 
 /**
  * A request's "its client went away", made for every request and almost never fired. Written
- * by hand because Node 20 makes an AbortSignal by re-prototyping an EventTarget: about 6 µs a
- * signal in a microbenchmark, 2 % of a keypoint request's CPU in the gateway's profile. Every
+ * by hand because Node 20 makes an AbortSignal by re-prototyping an EventTarget: 6–9 µs a
+ * signal with a listener in a microbenchmark, and with one per request the gateway spent 1.8×
+ * the CPU on a keypoint request, most of it in the collector (docs/performance.md). Every
  * listener is called once, on the first abort; one added after it is not (as AbortSignal).
  */
 export class CallerGoneSignal implements CallerSignal {
