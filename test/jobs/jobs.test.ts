@@ -96,6 +96,9 @@ describe('jobs on the embedded store', () => {
     // Call 3 fails (the backend's 1002): answered as the synchronous route fails.
     const problem = await expectProblem(fast, 422, 'IMAGE_UNDECODABLE');
     assert.doesNotMatch(problem.message, /secret/);
+    // As the job's result would answer (docs/jobs.md): its job's log id beside the request's, here the same.
+    assert.equal(problem.logid, fast.headers.get('x-tt-logid'));
+    assert.equal(problem.job_logid, problem.logid);
   });
 
   test('a failed job keeps the synchronous route\'s problem; its result answers with it', async () => {
