@@ -65,7 +65,6 @@ const TESTED_THROUGH: Record<string, string> = {
   'src/services/image3d.ts': 'test/services/index.test.ts (the list) and test/routes/image3d.test.ts (its limits, camera motions, client and route)',
   'src/services/keypoint.ts': 'test/services/index.test.ts (the list) and test/routes/keypoints.test.ts (its limits, client and route)',
   'src/usage/counts.ts': 'test/plugins/usage.test.ts and test/usage/*',
-  'src/usage/recorder.ts': 'test/usage/redis-store.test.ts and test/usage/disk-store.test.ts (flushed while replicas and workers serve)',
 };
 
 const walk = (dir: string): string[] =>
