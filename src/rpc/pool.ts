@@ -127,19 +127,32 @@ export class InstancePool {
 
   /**
    * A connect given up at the connect timeout or at `deadline`, whichever comes first (a call
-   * must not outlive its deadline waiting for a host that does not answer); `caller`: the call
-   * it is for, whose going gives the connect up and frees its slot.
+   * must not outlive its deadline waiting for a host that does not answer). Cut short by the
+   * deadline, it is the call's timeout and says nothing about the instance (it had less than
+   * the connect timeout); a waiter served once its deadline has passed (its queue timer yet to
+   * run) fails so without connecting. `caller`: the call it is for, whose going gives the
+   * connect up and frees its slot.
    */
   private async connect(deadline: number, caller?: { method: string; signal: CallerSignal | undefined }): Promise<Connection> {
+    const left = deadline - Date.now();
+    const deadlinePassed = (cause?: unknown) => new RpcError('timeout', `the call's deadline passed while connecting to ${this.address}`, false, { cause });
+    if (left <= 0) {
+      this.serveWaiter();
+      throw deadlinePassed();
+    }
+    const byDeadline = left < this.opts.connectTimeoutMs;
     this.open++;
     let conn: Connection;
     try {
-      conn = await Connection.open(this.addr, this.Client, this.opts.wire, Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline - Date.now())), caller);
+      conn = await Connection.open(this.addr, this.Client, this.opts.wire, byDeadline ? left : this.opts.connectTimeoutMs, caller);
     } catch (err) {
       this.open--;
-      // A caller who went away says nothing about the instance.
-      if (!(err instanceof RpcError && err.kind === 'abandoned')) this.lastError = (err as Error).message;
+      // The connect's own timer fires at `left`, by a clock that may round a millisecond apart.
+      const cutShort = byDeadline && err instanceof RpcError && err.kind === 'unavailable' && Date.now() >= deadline - 1;
+      // Neither a caller who went away nor a deadline that came first says anything about the instance.
+      if (!cutShort && !(err instanceof RpcError && err.kind === 'abandoned')) this.lastError = (err as Error).message;
       this.serveWaiter();
+      if (cutShort) throw deadlinePassed(err);
       throw err;
     }
     this.lastError = undefined;
