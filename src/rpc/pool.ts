@@ -63,7 +63,8 @@ export class InstancePool {
 
   /** Opens one connection to see whether the instance answers (for readiness). */
   async probe(timeoutMs: number): Promise<void> {
-    const conn = await this.connect(Date.now() + timeoutMs);
+    // The probe's own timeout is its connect timeout: a host that does not answer in it fails the probe.
+    const conn = await this.connect(Date.now() + timeoutMs, undefined, Math.min(timeoutMs, this.opts.connectTimeoutMs));
     this.release(conn);
   }
 
@@ -133,18 +134,18 @@ export class InstancePool {
    * run) fails so without connecting. `caller`: the call it is for, whose going gives the
    * connect up and frees its slot.
    */
-  private async connect(deadline: number, caller?: { method: string; signal: CallerSignal | undefined }): Promise<Connection> {
+  private async connect(deadline: number, caller?: { method: string; signal: CallerSignal | undefined }, connectTimeoutMs = this.opts.connectTimeoutMs): Promise<Connection> {
     const left = deadline - Date.now();
     const deadlinePassed = (cause?: unknown) => new RpcError('timeout', `the call's deadline passed while connecting to ${this.address}`, false, { cause });
     if (left <= 0) {
       this.serveWaiter();
       throw deadlinePassed();
     }
-    const byDeadline = left < this.opts.connectTimeoutMs;
+    const byDeadline = left < connectTimeoutMs;
     this.open++;
     let conn: Connection;
     try {
-      conn = await Connection.open(this.addr, this.Client, this.opts.wire, byDeadline ? left : this.opts.connectTimeoutMs, caller);
+      conn = await Connection.open(this.addr, this.Client, this.opts.wire, byDeadline ? left : connectTimeoutMs, caller);
     } catch (err) {
       this.open--;
       // The connect's own timer fires at `left`, by a clock that may round a millisecond apart.

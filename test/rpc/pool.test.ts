@@ -120,3 +120,14 @@ test('a queued call served a freed slot gives its connect up at its own deadline
   // Its deadline was at most 3 s away; the connect timeout 60 s.
   assert.ok(Date.now() - freedAt < 30_000, `gave up after ${Date.now() - freedAt} ms`);
 });
+
+test('a readiness probe of a frozen host fails at its own timeout and counts against the instance', async (t) => {
+  const host = await frozenHost(t);
+  await host.fill(2); // the accept queue is full: every connect hangs
+  // The probe's timeout below the connect timeout: it is the probe's connect timeout, not a call's deadline.
+  const rpc = rpcClient({ KEYPOINT_BACKENDS: host.address, RPC_CONNECT_TIMEOUT_MS: '60000', RPC_EJECT_AFTER_FAILURES: '1' });
+  t.after(() => rpc.close());
+  const [report] = (await rpc.instances(300)).keypoint;
+  assert.match(report!.error ?? '', /connect to .* timed out after 300 ms/);
+  assert.equal(report!.state, 'ejected');
+});
