@@ -331,34 +331,34 @@ export interface components {
     };
     /**
      * @example {
-     *   "logid": "20261128114154781D4D175458FCC8",
+     *   "logid": "20261128180112B6CE390CB30E7A42",
      *   "image": {
-     *     "width": 512,
-     *     "height": 512
+     *     "width": 160,
+     *     "height": 160
      *   },
      *   "faces": [
      *     {
      *       "rect": {
-     *         "left": 178,
-     *         "top": 70,
-     *         "width": 93,
-     *         "height": 104
+     *         "left": 56,
+     *         "top": 21,
+     *         "width": 28,
+     *         "height": 32
      *       },
      *       "score": 1,
      *       "landmarks": [
      *         [
-     *           179,
-     *           111
+     *           56,
+     *           33
      *         ],
      *         [
-     *           179,
-     *           116.63
+     *           56,
+     *           34.88
      *         ]
      *       ],
      *       "pose": {
-     *         "yaw": 1.1,
-     *         "pitch": 11.6,
-     *         "roll": 3.1
+     *         "yaw": 0.1,
+     *         "pitch": 9.9,
+     *         "roll": 1.8
      *       }
      *     }
      *   ]

@@ -39,12 +39,12 @@ export const KeypointsAnswer = named('KeypointsAnswer', z.object({
     }),
   ),
 }).meta({
-  // The reference keypoint backend's answer for test/fixtures/astronaut.png (2026-11-28), with
-  // the first two of its 106 points, to keep the example short.
+  // The reference keypoint backend's answer for the JPEG that Swagger UI's "try it out" sends
+  // (EXAMPLE_FACE_JPEG_BASE64), with the first two of its 106 points, to keep it short.
   example: {
-    logid: '20261128114154781D4D175458FCC8',
-    image: { width: 512, height: 512 },
-    faces: [{ rect: { left: 178, top: 70, width: 93, height: 104 }, score: 1, landmarks: [[179, 111], [179, 116.63]], pose: { yaw: 1.1, pitch: 11.6, roll: 3.1 } }],
+    logid: '20261128180112B6CE390CB30E7A42',
+    image: { width: 160, height: 160 },
+    faces: [{ rect: { left: 56, top: 21, width: 28, height: 32 }, score: 1, landmarks: [[56, 33], [56, 34.88]], pose: { yaw: 0.1, pitch: 9.9, roll: 1.8 } }],
   },
 }));
 export type KeypointsAnswer = z.infer<typeof KeypointsAnswer>;

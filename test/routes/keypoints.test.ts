@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startKeypointBackend } from '../../src/backends/keypoint/server.js';
 import type { RunningServer } from '../../src/shared/thrift-server.js';
 import { fixture } from '../helpers/fixtures.js';
+import { EXAMPLE_FACE_JPEG_BASE64 } from '../../src/schemas/examples.js';
 import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
 import { expectAnswer, startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -19,6 +20,14 @@ describe('POST /v1/keypoints against the reference backend', () => {
   });
 
   const astronaut = fixture('astronaut.png');
+
+  test('the documented answer example is what the JPEG of "try it out" gets (its first two landmarks)', async () => {
+    const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: Buffer.from(EXAMPLE_FACE_JPEG_BASE64, 'base64') });
+    const body = await expectAnswer(res, KeypointsAnswer);
+    const example = KeypointsAnswer.parse(KeypointsAnswer.meta()!.example);
+    const shortened = { ...body, logid: example.logid, faces: body.faces.map((f) => ({ ...f, landmarks: f.landmarks.slice(0, 2) })) };
+    assert.deepEqual(shortened, example);
+  });
 
   async function assertOneFaceAroundTheHead(res: Response) {
     const body = await expectAnswer(res, KeypointsAnswer);
