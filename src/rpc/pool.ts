@@ -99,14 +99,7 @@ export class InstancePool {
         reject(err);
       };
       const timer = setTimeout(
-        () => {
-          const why = `all ${this.opts.maxConnections} connections to ${this.address} stayed busy`;
-          leave(
-            shedFirst
-              ? new RpcError('overloaded', `${why} for ${this.opts.queueTimeoutMs} ms`, false)
-              : new RpcError('timeout', `${why} until the deadline`, false),
-          );
-        },
+        () => leave(shedFirst ? new RpcError('overloaded', `${this.stayedBusy()} for ${this.opts.queueTimeoutMs} ms`, false) : this.busyUntilDeadline()),
         Math.min(callLeft, this.opts.queueTimeoutMs),
       );
       const onAbort = () => leave(abandoned(method, false));
@@ -130,17 +123,11 @@ export class InstancePool {
    * A connect given up at the connect timeout or at `deadline`, whichever comes first (a call
    * must not outlive its deadline waiting for a host that does not answer). Cut short by the
    * deadline, it is the call's timeout and says nothing about the instance (it had less than
-   * the connect timeout); a waiter served once its deadline has passed (its queue timer yet to
-   * run) fails so without connecting. `caller`: the call it is for, whose going gives the
-   * connect up and frees its slot.
+   * the connect timeout). `caller`: the call it is for, whose going gives the connect up and
+   * frees its slot.
    */
   private async connect(deadline: number, caller?: { method: string; signal: CallerSignal | undefined }, connectTimeoutMs = this.opts.connectTimeoutMs): Promise<Connection> {
-    const left = deadline - Date.now();
-    const deadlinePassed = (cause?: unknown) => new RpcError('timeout', `the call's deadline passed while connecting to ${this.address}`, false, { cause });
-    if (left <= 0) {
-      this.serveWaiter();
-      throw deadlinePassed();
-    }
+    const left = Math.max(1, deadline - Date.now());
     const byDeadline = left < connectTimeoutMs;
     this.open++;
     let conn: Connection;
@@ -153,7 +140,7 @@ export class InstancePool {
       // Neither a caller who went away nor a deadline that came first says anything about the instance.
       if (!cutShort && !(err instanceof RpcError && err.kind === 'abandoned')) this.lastError = (err as Error).message;
       this.serveWaiter();
-      if (cutShort) throw deadlinePassed(err);
+      if (cutShort) throw new RpcError('timeout', `the call's deadline passed while connecting to ${this.address}`, false, { cause: err });
       throw err;
     }
     this.lastError = undefined;
@@ -186,16 +173,27 @@ export class InstancePool {
   }
 
   /**
-   * The oldest waiter whose caller is still there, out of the queue and settled. One whose
-   * signal has aborted but whose own listener has yet to run (a slot freed by another call on
-   * the same signal) leaves as abandoned here, without a connection.
+   * The oldest waiter whose caller is still there and whose deadline is still ahead, out of the
+   * queue and settled. One whose own listener or queue timer has yet to run (a slot freed by
+   * another call on the same signal, or freed as its deadline passed) leaves here without a
+   * connection: as abandoned, or as timed out, not sent (a call sent past its deadline would
+   * cost the backend the work and its connection).
    */
   private nextWaiter(): Waiter | undefined {
     for (let waiter = this.waiters.shift(); waiter; waiter = this.waiters.shift()) {
       waiter.settle();
-      if (!waiter.signal?.aborted) return waiter;
-      waiter.reject(abandoned(waiter.method, false));
+      if (waiter.signal?.aborted) waiter.reject(abandoned(waiter.method, false));
+      else if (waiter.deadline <= Date.now()) waiter.reject(this.busyUntilDeadline());
+      else return waiter;
     }
     return undefined;
+  }
+
+  private stayedBusy(): string {
+    return `all ${this.opts.maxConnections} connections to ${this.address} stayed busy`;
+  }
+
+  private busyUntilDeadline(): RpcError {
+    return new RpcError('timeout', `${this.stayedBusy()} until the deadline`, false);
   }
 }
