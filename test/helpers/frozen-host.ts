@@ -10,7 +10,7 @@ import type { TestContext } from 'node:test';
  * cannot be had otherwise here: Node accepts at once, and unrouted addresses are answered.
  * `fill()` opens plain sockets until the queue has no room left.
  */
-export async function frozenHost(t: TestContext): Promise<{ address: string; port: number; fill: (room: number) => Promise<void> }> {
+export async function frozenHost(t: TestContext): Promise<{ address: string; fill: (room: number) => Promise<void> }> {
   // backlog 1: the queue holds two connections (Linux lets the count reach backlog + 1).
   const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ host: '127.0.0.1', port: 0, backlog: 1 }, function () { console.log(this.address().port) })"], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -28,5 +28,5 @@ export async function frozenHost(t: TestContext): Promise<{ address: string; por
       await once(socket, 'connect');
     }
   };
-  return { address: `127.0.0.1:${port}`, port, fill };
+  return { address: `127.0.0.1:${port}`, fill };
 }
