@@ -9,11 +9,14 @@
 // of another checkout (a `git worktree` of the commit before a change, say) and runs each of
 // its gateway runs there, marked "[against]", in turns with the same run here, `--rounds N`
 // times over: a change's effect on CPU ms per request, as the median over the rounds.
+// `--frames DIR` keeps the replay backends' reply frames in DIR/<backend>/: a backend with none
+// there is started and its frames recorded, one with them is replayed with no reference backend
+// (so a machine without their models, the 16-core machine of docs/performance.md, runs the bench).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     warmup: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    frames: { type: 'string' },
   },
 });
 const smoke = args.smoke;
@@ -159,9 +163,15 @@ const referencePort = async (name: string) =>
 // The gateway calls replay backends (bench/replay-backend.ts): each passes its first call of a
 // method to the reference backend and answers every later one with that reply frame, at
 // next to no cost, so the figures are the gateway's and not the backend's.
+// The keypoint replay gets a process per 4 cores: one answers about 15,000 calls a second, fewer
+// than the WORKERS runs ask for on a many-core machine.
 const backendPort = async (name: string) => {
-  const upstream = await referencePort(name);
-  return { upstream, port: (await start('bench/replay-backend.ts', ['--port', '0', '--upstream', `127.0.0.1:${upstream}`], {}, /replay listening on 127\.0\.0\.1:(\d+)/)).match[1]! };
+  const frames = args.frames ? join(resolve(args.frames), name) : undefined;
+  const recorded = frames !== undefined && existsSync(frames) && readdirSync(frames).some((f) => f.endsWith('.frame'));
+  const upstream = recorded ? undefined : await referencePort(name);
+  const processes = name === 'keypoint' ? Math.max(1, Math.floor(cores / 4)) : 1;
+  const argv = ['--port', '0', '--processes', String(processes), ...(upstream ? ['--upstream', `127.0.0.1:${upstream}`] : []), ...(frames ? ['--frames', frames] : [])];
+  return { upstream, port: (await start('bench/replay-backend.ts', argv, {}, /replay listening on 127\.0\.0\.1:(\d+)/)).match[1]! };
 };
 const [keypoint, image3d, arscan] = await Promise.all(['keypoint', 'image3d', 'arscan'].map(backendPort));
 const [keypointPort, image3dPort, arscanPort] = [keypoint!.port, image3d!.port, arscan!.port];
@@ -342,7 +352,7 @@ const FLOOR = 'floor: keypoint Detect over Thrift to the replay backend, no HTTP
 if (wanted(FLOOR)) results.push(await floor(FLOOR, keypointPort, KP));
 // The second reference: the Node reference backend itself in its precomputed mode.
 const NODE_FLOOR = 'floor: keypoint Detect over Thrift to the Node reference backend (precomputed), no HTTP';
-if (wanted(NODE_FLOOR)) results.push(await floor(NODE_FLOOR, keypoint!.upstream, KP));
+if (wanted(NODE_FLOOR) && keypoint!.upstream) results.push(await floor(NODE_FLOOR, keypoint!.upstream, KP));
 if (wanted('ceiling: raw JPEG')) results.push(await wrk('ceiling: raw JPEG', `${ceilingUrl}/raw`, bodies.kpRaw, KP, ce));
 if (wanted('keypoints raw JPEG')) await gatewayRun('keypoints raw JPEG', `/v1/keypoints`, bodies.kpRaw, KP, { reference: 'ceiling: raw JPEG' });
 if (wanted('ceiling: multipart JPEG')) results.push(await wrk('ceiling: multipart JPEG', `${ceilingUrl}/multipart`, bodies.kpMultipart, KP, ce));
