@@ -34,6 +34,8 @@ export class BodyGuard implements BodyMeter {
   private readonly waiters = new Set<(err: ApiError) => void>();
   /** Reads waiting for the body right now: the 408 goes through one of them, when there is one. */
   waiting = 0;
+  /** This body's place on the plugin's watch list, while it is on it. */
+  watch: Watched | undefined;
 
   constructor(
     private readonly limit: number,
@@ -89,6 +91,8 @@ export class BodyGuard implements BodyMeter {
 }
 
 interface Watched {
+  /** Where it is in the watch list; -1 once off it. */
+  index: number;
   request: FastifyRequest;
   reply: FastifyReply;
   socket: Socket;
@@ -113,12 +117,29 @@ interface Watched {
 export default fp<{ timing: BodyTiming }>(
   async (app, { timing }) => {
     app.decorateRequest('bodyGuard', undefined);
-    const watched = new Map<FastifyRequest, Watched>();
+    // The bodies being watched: an array, each entry knowing its index, not a Map keyed by
+    // request. V8 gives a Map (or Set) whose entries come and go a new table now and then, and
+    // points the old table at the new one (for iterators under way). Once a table had been
+    // moved to the old generation (by any full collection), each dead table kept the next one
+    // alive through young collections, with every request in it, and these were moved to the
+    // old generation in turn, for the rest of the process's life: ~550 KB of finished requests
+    // promoted per young collection instead of 5 KB, each collection 4-5 ms instead of 1.2, CPU
+    // per request +20 % here and 2-3x on 16 cores (docs/performance.md).
+    const watched: Watched[] = [];
+    const unwatch = (w: Watched) => {
+      if (w.index < 0) return;
+      const last = watched.pop()!;
+      if (last !== w) {
+        watched[w.index] = last;
+        last.index = w.index;
+      }
+      w.index = -1;
+    };
     const tickMs = Math.max(50, Math.min(1000, Math.min(timing.maxPauseMs, timing.rateWindowMs) / 4));
     let timer: NodeJS.Timeout | undefined;
 
     const cut = (w: Watched, why: string) => {
-      watched.delete(w.request);
+      unwatch(w);
       const { request, reply, socket } = w;
       setTimeout(() => socket.destroy(), CUT_GRACE_MS).unref();
       const err = new ApiError('REQUEST_TIMEOUT', `${why}; the connection is closed.`);
@@ -136,9 +157,11 @@ export default fp<{ timing: BodyTiming }>(
 
     const check = () => {
       const now = performance.now();
-      for (const w of watched.values()) {
+      // Backwards: taking an entry off moves the last one, already seen, into its place.
+      for (let i = watched.length - 1; i >= 0; i--) {
+        const w = watched[i]!;
         if (w.request.raw.complete || w.socket.destroyed) {
-          watched.delete(w.request);
+          unwatch(w);
           continue;
         }
         const bytes = w.socket.bytesRead;
@@ -160,7 +183,7 @@ export default fp<{ timing: BodyTiming }>(
           }
         }
       }
-      if (watched.size === 0) {
+      if (watched.length === 0) {
         clearInterval(timer);
         timer = undefined;
       }
@@ -178,7 +201,8 @@ export default fp<{ timing: BodyTiming }>(
       if (chunked) reply.raw.once('close', () => app.requestBytes.release(guard.reserved));
       const socket = request.raw.socket;
       const now = performance.now();
-      watched.set(request, { request, reply, socket, startedAt: now, lastBytes: socket.bytesRead, lastProgressAt: now, windowAt: now, windowBytes: socket.bytesRead });
+      guard.watch = { index: watched.length, request, reply, socket, startedAt: now, lastBytes: socket.bytesRead, lastProgressAt: now, windowAt: now, windowBytes: socket.bytesRead };
+      watched.push(guard.watch);
       timer ??= setInterval(check, tickMs).unref();
     });
     // A body whole by the time its request is answered needs no more watching. Left to the next
@@ -186,11 +210,12 @@ export default fp<{ timing: BodyTiming }>(
     // object graph: under load every young collection found a second's worth of requests alive
     // and moved them to the old generation, where only full collections free them.
     app.addHook('onResponse', async (request) => {
-      if (request.raw.complete) watched.delete(request);
+      if (request.raw.complete && request.bodyGuard?.watch) unwatch(request.bodyGuard.watch);
     });
     app.addHook('onClose', async () => {
       clearInterval(timer);
-      watched.clear();
+      for (const w of watched) w.index = -1;
+      watched.length = 0;
     });
   },
   { name: 'body-guard', dependencies: ['error-handler', 'load-shedding', 'metrics'] },
