@@ -4,7 +4,7 @@ import { parseOptions, queryOptions } from '../input/options.js';
 import { jsonSchema, ref } from '../schemas/json-schema.js';
 import { problemResponses } from '../schemas/problem.js';
 import { MAX_USAGE_DAYS, UsageAnswer, UsageQuery } from '../schemas/usage.js';
-import { datesBetween, utcDate } from '../usage/counts.js';
+import { datesBetween, DAY_MS, utcDate } from '../usage/counts.js';
 
 const usageRoute: FastifyPluginAsync = async (app) => {
   app.get(
@@ -27,7 +27,7 @@ const usageRoute: FastifyPluginAsync = async (app) => {
       const from = query.from ?? utcDate(Date.now());
       const to = query.to ?? from;
       // Counted before any list of days is made: a range of centuries must cost nothing.
-      const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
+      const days = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
       if (days < 1 || days > MAX_USAGE_DAYS) {
         throw new ApiError('INVALID_ARGUMENT', `Invalid argument: "to" must be from "from" to ${MAX_USAGE_DAYS - 1} days after it.`, {
           errors: [{ field: 'to', message: `must be from "from" to ${MAX_USAGE_DAYS - 1} days after it` }],

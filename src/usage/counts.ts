@@ -18,13 +18,16 @@ export function addCounts(into: UsageCounts, more: Partial<UsageCounts>): UsageC
   return into;
 }
 
+/** A UTC day, in milliseconds (UTC has no daylight saving, and JavaScript time no leap seconds). */
+export const DAY_MS = 86_400_000;
+
 /** YYYY-MM-DD of a moment, in UTC. */
 export const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Every UTC date from `from` to `to`, both included. */
 export function datesBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(utcDate(t));
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) out.push(utcDate(t));
   return out;
 }
 

@@ -1,6 +1,4 @@
-import { addCounts, utcDate, zeroCounts, type UsageCounts, type UsageRow, type UsageStore } from './counts.js';
-
-const DAY_MS = 86_400_000;
+import { addCounts, DAY_MS, utcDate, zeroCounts, type UsageCounts, type UsageRow, type UsageStore } from './counts.js';
 
 /**
  * Counts in memory and adds them to the store once a second (and on `flush`), so that a
