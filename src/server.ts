@@ -73,9 +73,13 @@ if (cluster.isPrimary && config.workers > 1) {
   // A worker stops on its primary's SIGTERM alone: a terminal's Ctrl-C reaches the whole
   // process group, and a second signal would end the worker's drain at once.
   const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const;
+  // close-with-grace also drains on SIGQUIT and SIGUSR2 (nodemon's restart); the gateway stops on
+  // STOP_SIGNALS only, as the WORKERS primary does, and `--heapsnapshot-signal=SIGUSR2` stays a
+  // heap snapshot instead of a snapshot and then a shutdown.
+  const NOT_STOPPING = ['SIGQUIT', 'SIGUSR2'] as const;
   const fromPrimaryOnly = cluster.isWorker ? STOP_SIGNALS.filter((s) => s !== 'SIGTERM') : [];
   for (const signal of fromPrimaryOnly) process.on(signal, () => {});
-  closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: [...FAULT_SIGNALS, ...fromPrimaryOnly] }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: [...FAULT_SIGNALS, ...NOT_STOPPING, ...fromPrimaryOnly] }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal, drainDelayMs: config.drainDelayMs }, 'draining');
     app.startDraining();

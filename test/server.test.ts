@@ -5,6 +5,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fixture } from './helpers/fixtures.js';
 import net from 'node:net';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closedPort, fakeKeypoint, ok } from './helpers/fake-backends.js';
 import { startServerProcess } from './helpers/server-process.js';
@@ -144,3 +147,34 @@ test('a fault signal ends the process at once instead of being caught (a caught 
   const [code, signal] = await exited;
   assert.equal(signal, 'SIGSEGV', `exit code ${code}`);
 });
+
+test('a heap snapshot on SIGUSR2 leaves the gateway serving (close-with-grace drained and stopped it after the snapshot)', async (t) => {
+  const down = `127.0.0.1:${await closedPort()}`;
+  const dir = mkdtempSync(join(tmpdir(), 'vg-snapshot-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const server = await startServerProcess({ KEYPOINT_BACKENDS: down, IMAGE3D_BACKENDS: down, ARSCAN_BACKENDS: down, NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}` });
+  t.after(() => server.child.kill('SIGKILL'));
+  server.child.kill('SIGUSR2');
+  // V8 writes the snapshot under its final name as it goes: wait for the JSON's end.
+  for (;;) {
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'));
+    if (file && lastBytes(join(dir, file), 2) === ']}') break;
+    await sleep(100);
+  }
+  await sleep(500); // the old listener ran once the snapshot was written
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  assert.doesNotMatch(server.output(), /draining/);
+  server.child.kill('SIGTERM');
+  const [code] = await once(server.child, 'exit');
+  assert.equal(code, 0, server.output());
+});
+
+function lastBytes(file: string, n: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(n);
+    return buffer.subarray(0, readSync(fd, buffer, 0, n, Math.max(0, fstatSync(fd).size - n))).toString();
+  } finally {
+    closeSync(fd);
+  }
+}
