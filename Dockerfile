@@ -43,4 +43,6 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # --expose-gc: big uploads free their socket chunks as they arrive (src/input/read-body.ts).
-CMD ["node", "--expose-gc", "dist/server.js"]
+# --no-memory-reducer: V8's idle-time collections left a gateway that had been idle after a
+# big upload collecting fully several times a second under load (docs/performance.md).
+CMD ["node", "--expose-gc", "--no-memory-reducer", "dist/server.js"]

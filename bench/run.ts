@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { writeZip } from '../src/shared/write-zip.js';
+import { START_FLAGS } from '../scripts/start-flags.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -198,7 +199,7 @@ const startGateway = (workers: number, profile = false, cwd = root, cpus = MEASU
       IMAGE3D_TIMEOUT_MS: '600000',
     },
     /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-    ['--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
+    [...START_FLAGS, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [])],
     cwd,
     cpus,
   );

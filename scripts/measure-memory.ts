@@ -14,6 +14,7 @@ import arscan from '../gen/thrift/arscan_types.js';
 import base from '../gen/thrift/base_types.js';
 import { writeZip } from '../src/shared/write-zip.js';
 import { serveThrift } from '../src/shared/thrift-server.js';
+import { START_FLAGS } from './start-flags.js';
 
 const MiB = 1024 * 1024;
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -73,7 +74,7 @@ process.exit(0);
 
 /** One upload to a fresh gateway: its RSS before, and at its highest while the upload is held. */
 async function measure(form: string, make: () => { body: RequestInit['body']; headers: Record<string, string> }): Promise<{ before: number; peak: number }> {
-  const server = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('../src/server.ts', import.meta.url))], {
+  const server = spawn(process.execPath, [...START_FLAGS, '--import', 'tsx', fileURLToPath(new URL('../src/server.ts', import.meta.url))], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', KEYPOINT_BACKENDS: address, IMAGE3D_BACKENDS: address, ARSCAN_BACKENDS: address },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { START_FLAGS } from '../../scripts/start-flags.js';
 
 const server = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,7 +20,7 @@ export interface ServerProcess {
 
 /** `src/server.ts` as its own process, as `npm start` runs it, on a free loopback port. */
 export function startServerProcess(env: Record<string, string>, launch: Launch = 'tsx'): Promise<ServerProcess> {
-  const [command, args] = launch === 'tsx' ? [process.execPath, ['--expose-gc', '--import', 'tsx', server]] : ['npm', ['start', '--silent']];
+  const [command, args] = launch === 'tsx' ? [process.execPath, [...START_FLAGS, '--import', 'tsx', server]] : ['npm', ['start', '--silent']];
   const child = spawn(command, args, {
     cwd: root,
     // No shedding on event-loop delay unless asked: a loaded test machine starves the process.
