@@ -2,6 +2,7 @@
 import './v8-tuning.js';
 import closeWithGrace from 'close-with-grace';
 import cluster from 'node:cluster';
+import { constants } from 'node:os';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import { launchReferenceBackend, ReferenceBackendsMissing, type LaunchedBackend } from './reference-backends.js';
@@ -68,18 +69,19 @@ if (cluster.isPrimary && config.workers > 1) {
   const app = await buildApp(config, { keys, tracing });
   // Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
   // in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
-  // Fault signals keep their default action (end the process): a JS handler for SIGSEGV & co.
-  // returns to the faulting instruction, and the process spins at full CPU instead of dying.
-  // A worker stops on its primary's SIGTERM alone: a terminal's Ctrl-C reaches the whole
-  // process group, and a second signal would end the worker's drain at once.
-  const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const;
-  // close-with-grace also drains on SIGQUIT and SIGUSR2 (nodemon's restart); the gateway stops on
-  // STOP_SIGNALS only, as the WORKERS primary does, and `--heapsnapshot-signal=SIGUSR2` stays a
-  // heap snapshot instead of a snapshot and then a shutdown.
-  const NOT_STOPPING = ['SIGQUIT', 'SIGUSR2'] as const;
-  const fromPrimaryOnly = cluster.isWorker ? STOP_SIGNALS.filter((s) => s !== 'SIGTERM') : [];
+  // close-with-grace drains on every signal of its list; the gateway stops on STOP_SIGNALS only,
+  // as the WORKERS primary does, and the others keep Node's meaning. Fault signals (SIGSEGV & co.)
+  // end the process: a JS handler returns to the faulting instruction and the process spins at
+  // full CPU instead of dying. SIGUSR2 stays free for `--heapsnapshot-signal=SIGUSR2` (drained
+  // and stopped after its snapshot, before). A worker stops on its primary's SIGTERM alone: a
+  // terminal's Ctrl-C reaches the whole process group, and a second signal would end the
+  // worker's drain at once.
+  const stopOn: readonly string[] = cluster.isWorker ? ['SIGTERM'] : STOP_SIGNALS;
+  const fromPrimaryOnly = STOP_SIGNALS.filter((s) => !stopOn.includes(s));
   for (const signal of fromPrimaryOnly) process.on(signal, () => {});
-  closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: [...FAULT_SIGNALS, ...NOT_STOPPING, ...fromPrimaryOnly] }, async ({ signal, err }) => {
+  // Every other signal name: close-with-grace ignores those outside its list.
+  const notStopping = Object.keys(constants.signals).filter((s) => !stopOn.includes(s)) as closeWithGrace.AllEvents[];
+  closeWithGrace({ delay: config.drainDelayMs + config.drainTimeoutMs, skip: notStopping }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal, drainDelayMs: config.drainDelayMs }, 'draining');
     app.startDraining();
