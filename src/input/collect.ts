@@ -2,7 +2,7 @@ import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ApiError, quoted } from '../errors.js';
-import { busboyFileSize, routeLimits } from '../limits/body.js';
+import { busboyFileSize, contentLength, routeLimits } from '../limits/body.js';
 import { readBody, type ReadOptions } from './read-body.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
@@ -82,7 +82,8 @@ async function collectMultipart(request: FastifyRequest, field: string, query: R
         part.file.resume();
         throw new ApiError('INVALID_ARGUMENT', `Unexpected file part ${quoted(part.fieldname)}; the image goes in "${field}".`);
       }
-      image = await readPart(request, part, { limit, name: `The "${field}" part` });
+      // Into a pooled buffer, as a raw body is (body-parsers.ts): the part is no longer than the body.
+      image = await readPart(request, part, { atMost: contentLength(request), limit, name: `The "${field}" part`, allocate: (n) => request.allocate(n) });
     } else if (part.fieldname === field) {
       throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a file part, not a text field.`);
     } else {
