@@ -9,6 +9,8 @@
 // of another checkout (a `git worktree` of the commit before a change, say) and runs each of
 // its gateway runs there, marked "[against]", in turns with the same run here, `--rounds N`
 // times over: a change's effect on CPU ms per request, as the median over the rounds.
+// `--rounds N` runs each gateway run N times, each right after a run of the ceiling it is compared
+// with; the targets take the median of the rounds' ratios.
 // `--frames DIR` keeps the replay backends' reply frames in DIR/<backend>/: a backend with none
 // there is started and its frames recorded, one with them is replayed with no reference backend
 // (so a machine without their models, the 16-core machine of docs/performance.md, runs the bench).
@@ -255,6 +257,8 @@ interface Result {
   rss_rise_per_inflight_x_payload?: number;
   errors: number;
   reference?: string;
+  /** This run's figures ÷ those of its reference's run measured just before it. */
+  vs_reference?: { rps: number; p99: number };
 }
 
 const warmed = new Set<string>();
@@ -303,6 +307,8 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
   result.event_loop_p99_ms = loop.p99;
   result.event_loop_max_ms = loop.max;
   if (opts.memory) result.rss_rise_per_inflight_x_payload = (rssPeak - rssBefore) / connections / (b.payload / MiB);
+  const ref = opts.reference ? results.findLast((r) => r.name === opts.reference) : undefined;
+  if (ref) result.vs_reference = { rps: result.rps / ref.rps, p99: result.p99_ms / ref.p99_ms };
   if (result.errors > 0) console.error(`${name}: ${result.errors} requests failed`);
   process.stderr.write(`  ${name}: ${result.rps.toFixed(0)} req/s\n`);
   return result;
@@ -324,8 +330,19 @@ console.error(`bench: ${seconds} s per run; keypoint JPEG ${(keypointJpeg.length
 const results: Result[] = [];
 const only = args.only ? new RegExp(args.only) : undefined;
 const wanted = (name: string) => !only || only.test(name);
+/** How to measure each reference again, by name. */
+const references = new Map<string, () => Promise<Result>>();
+/** A ceiling run that gateway runs are compared with: measured now, and again before each later round of theirs. */
+async function reference(name: string, path: string, b: Body, connections: number, opts: Parameters<typeof wrk>[5] = {}): Promise<void> {
+  const measure = () => wrk(name, `${ceilingUrl}${path}`, b, connections, ce, opts);
+  references.set(name, measure);
+  results.push(await measure());
+}
 /**
- * A run on the gateway, with `--against` also on the other checkout's gateway in turns, `--rounds` times over (the results keep every round; the table's ratios use the last).
+ * A run on the gateway, with `--against` also on the other checkout's gateway in turns, `--rounds` times over (the results keep every round).
+ * Each round's gateway run comes right after a run of its reference: this machine's speed moves
+ * within minutes (the ceiling at 0.08-0.23 ms of CPU a request), and a ratio to a reference
+ * measured rounds earlier moved with it more than with the gateway.
  */
 async function gatewayRun(name: string, path: string, b: Body, connections: number, opts: Parameters<typeof wrk>[5] = {}): Promise<void> {
   const { reference: _, ...alone } = opts;
@@ -334,19 +351,15 @@ async function gatewayRun(name: string, path: string, b: Body, connections: numb
     // same time, the two shared that core, and the switching between them cost each more CPU
     // per request than the change being measured (2026-11-28: a change worth -15 % alone
     // measured as +3 % side by side). The median over the rounds evens out the machine's drift.
-    const runHere = () => wrk(name, `${gatewayUrl}${path}`, b, connections, gw, opts);
-    const runThere = async () => (against ? wrk(`${name} [against]`, `${against.match[1]}${path}`, b, connections, against.child.pid!, alone) : undefined);
-    let here: Result;
-    let there: Result | undefined;
-    if (round % 2 === 0) {
-      here = await runHere();
-      there = await runThere();
-    } else {
-      there = await runThere();
-      here = await runHere();
-    }
-    if (there) results.push(there);
-    results.push(here);
+    const again = round > 0 && opts.reference ? references.get(opts.reference) : undefined;
+    const runHere = async () => {
+      if (again) results.push(await again());
+      results.push(await wrk(name, `${gatewayUrl}${path}`, b, connections, gw, opts));
+    };
+    const runThere = async () => {
+      if (against) results.push(await wrk(`${name} [against]`, `${against.match[1]}${path}`, b, connections, against.child.pid!, alone));
+    };
+    for (const step of round % 2 === 0 ? [runHere, runThere] : [runThere, runHere]) await step();
   }
 }
 const FLOOR = 'floor: keypoint Detect over Thrift to the replay backend, no HTTP';
@@ -354,17 +367,17 @@ if (wanted(FLOOR)) results.push(await floor(FLOOR, keypointPort, KP));
 // The second reference: the Node reference backend itself in its precomputed mode.
 const NODE_FLOOR = 'floor: keypoint Detect over Thrift to the Node reference backend (precomputed), no HTTP';
 if (wanted(NODE_FLOOR) && keypoint!.upstream) results.push(await floor(NODE_FLOOR, keypoint!.upstream, KP));
-if (wanted('ceiling: raw JPEG')) results.push(await wrk('ceiling: raw JPEG', `${ceilingUrl}/raw`, bodies.kpRaw, KP, ce));
+if (wanted('ceiling: raw JPEG')) await reference('ceiling: raw JPEG', '/raw', bodies.kpRaw, KP);
 if (wanted('keypoints raw JPEG')) await gatewayRun('keypoints raw JPEG', `/v1/keypoints`, bodies.kpRaw, KP, { reference: 'ceiling: raw JPEG' });
-if (wanted('ceiling: multipart JPEG')) results.push(await wrk('ceiling: multipart JPEG', `${ceilingUrl}/multipart`, bodies.kpMultipart, KP, ce));
+if (wanted('ceiling: multipart JPEG')) await reference('ceiling: multipart JPEG', '/multipart', bodies.kpMultipart, KP);
 if (wanted('keypoints multipart JPEG')) await gatewayRun('keypoints multipart JPEG', `/v1/keypoints`, bodies.kpMultipart, KP, { reference: 'ceiling: multipart JPEG' });
-if (wanted('ceiling: plain Fastify JSON, base64 JPEG')) results.push(await wrk('ceiling: plain Fastify JSON, base64 JPEG', `${ceilingUrl}/json`, bodies.kpJson, KP, ce));
+if (wanted('ceiling: plain Fastify JSON, base64 JPEG')) await reference('ceiling: plain Fastify JSON, base64 JPEG', '/json', bodies.kpJson, KP);
 if (wanted('ceiling: gateway JSON path, base64 JPEG')) results.push(await wrk('ceiling: gateway JSON path, base64 JPEG', `${ceilingUrl}/json-from-bytes`, bodies.kpJson, KP, ce, { reference: 'ceiling: plain Fastify JSON, base64 JPEG' }));
 if (wanted('keypoints base64 JSON')) await gatewayRun('keypoints base64 JSON', `/v1/keypoints`, bodies.kpJson, KP, { reference: 'ceiling: plain Fastify JSON, base64 JPEG' });
-if (wanted('ceiling: raw 1 MB JPEG')) results.push(await wrk('ceiling: raw 1 MB JPEG', `${ceilingUrl}/raw`, bodies.i3dRaw, 8, ce));
+if (wanted('ceiling: raw 1 MB JPEG')) await reference('ceiling: raw 1 MB JPEG', '/raw', bodies.i3dRaw, 8);
 if (wanted('image3d raw 1 MB JPEG')) await gatewayRun('image3d raw 1 MB JPEG', `/v1/image3d/videos?duration_ms=1000`, bodies.i3dRaw, 8, { reference: 'ceiling: raw 1 MB JPEG' });
 const setLabel = `${(captureZip.length / MiB).toFixed(0)} MB`;
-if (wanted(`ceiling: raw ${setLabel} zip`)) results.push(await wrk(`ceiling: raw ${setLabel} zip`, `${ceilingUrl}/raw`, bodies.arRaw, AR, ce, { memory: true }));
+if (wanted(`ceiling: raw ${setLabel} zip`)) await reference(`ceiling: raw ${setLabel} zip`, '/raw', bodies.arRaw, AR, { memory: true });
 if (wanted(`arscan raw ${setLabel} zip`)) await gatewayRun(`arscan raw ${setLabel} zip`, `/v1/arscan/models`, bodies.arRaw, AR, { memory: true, reference: `ceiling: raw ${setLabel} zip` });
 if (wanted(`arscan multipart ${setLabel} zip`)) await gatewayRun(`arscan multipart ${setLabel} zip`, `/v1/arscan/models`, bodies.arMultipart, AR, { memory: true, reference: `ceiling: raw ${setLabel} zip` });
 if (wanted(`arscan base64 JSON ${setLabel} zip`)) await gatewayRun(`arscan base64 JSON ${setLabel} zip`, `/v1/arscan/models`, bodies.arJson, AR, { memory: true, reference: `ceiling: raw ${setLabel} zip` });
@@ -373,7 +386,7 @@ if (wanted(`arscan base64 JSON ${setLabel} zip`)) await gatewayRun(`arscan base6
 // loop's delay is the gateway's own and not the CPU it shares with the load under way.
 // The ceiling reading the same zip is the reference: what reading a body that big costs Node alone.
 const oneRef = `ceiling: raw ${setLabel} zip, one at a time`;
-if (wanted(oneRef)) results.push(await wrk(oneRef, `${ceilingUrl}/raw`, bodies.arRaw, 1, ce));
+if (wanted(oneRef)) await reference(oneRef, '/raw', bodies.arRaw, 1);
 for (const [form, b] of [['raw', bodies.arRaw], ['multipart', bodies.arMultipart], ['base64 JSON', bodies.arJson]] as const) {
   const name = `arscan ${form} ${setLabel} zip, one at a time`;
   if (wanted(name)) await gatewayRun(name, `/v1/arscan/models`, b, 1, { reference: oneRef });
@@ -400,14 +413,20 @@ for (const n of workerCounts) {
 // ---- the table, the targets, the JSON ----
 const byName = new Map(results.map((r) => [r.name, r]));
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '');
+const times = (x: number | undefined) => (x === undefined ? '' : `${x.toFixed(2)}×`);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length / 2;
+  return sorted.length === 0 ? NaN : Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
+};
 const f1 = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
 const table = [
   '| run | req/s | p50 ms | p99 ms | CPU ms/req | loop p99 ms | loop max ms | RSS rise / in flight | reference | req/s vs ref | p99 vs ref |',
   '|---|---|---|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => {
-    const ref = r.reference ? byName.get(r.reference) : undefined;
-    return `| ${r.name} | ${r.rps.toFixed(0)} | ${f1(r.p50_ms, 2)} | ${f1(r.p99_ms, 2)} | ${f1(r.cpu_ms_per_request, 2)} | ${f1(r.event_loop_p99_ms)} | ${f1(r.event_loop_max_ms)} | ${r.rss_rise_per_inflight_x_payload === undefined ? '' : `${r.rss_rise_per_inflight_x_payload.toFixed(2)}× payload`} | ${r.reference ?? ''} | ${ratio(r.rps, ref?.rps)} | ${ratio(r.p99_ms, ref?.p99_ms)} |`;
-  }),
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${f1(r.p50_ms, 2)} | ${f1(r.p99_ms, 2)} | ${f1(r.cpu_ms_per_request, 2)} | ${f1(r.event_loop_p99_ms)} | ${f1(r.event_loop_max_ms)} | ${r.rss_rise_per_inflight_x_payload === undefined ? '' : `${r.rss_rise_per_inflight_x_payload.toFixed(2)}× payload`} | ${r.reference ?? ''} | ${times(r.vs_reference?.rps)} | ${times(r.vs_reference?.p99)} |`,
+  ),
 ];
 const floorRun = byName.get(FLOOR);
 const kpRaw = byName.get('keypoints raw JPEG');
@@ -425,18 +444,19 @@ if (floorRun?.cpu_ms_per_request && rawCeiling?.cpu_ms_per_request && kpRaw?.cpu
 }
 
 const target = (what: string, value: number, limit: number, atLeast: boolean) => ({ what, value: Number(value.toFixed(3)), limit, met: atLeast ? value >= limit : value <= limit });
-const rel = (name: string, field: 'rps' | 'p99_ms') => {
-  const run = byName.get(name);
-  const ref = run?.reference ? byName.get(run.reference) : undefined;
-  return run && ref ? run[field] / ref[field] : NaN;
+/** A run against its reference: the median over the rounds of each round's ratio to the reference run just before it. */
+const rel = (name: string, field: 'rps' | 'p99') => median(results.flatMap((r) => (r.name === name && r.vs_reference ? [r.vs_reference[field]] : [])));
+// The first round's rise: later rounds find the first one's buffers already there.
+const rss = (name: string) => {
+  const rises = results.flatMap((r) => (r.name === name && r.rss_rise_per_inflight_x_payload !== undefined ? [r.rss_rise_per_inflight_x_payload] : []));
+  return rises.length ? Math.max(...rises) : NaN;
 };
-const rss = (name: string) => byName.get(name)?.rss_rise_per_inflight_x_payload ?? NaN;
 // A target whose runs were left out (--only) is left out too.
 const targets = [
   target('raw keypoints: req/s ÷ ceiling', rel('keypoints raw JPEG', 'rps'), 0.5, true),
-  target('raw keypoints: p99 ÷ ceiling', rel('keypoints raw JPEG', 'p99_ms'), 2, false),
+  target('raw keypoints: p99 ÷ ceiling', rel('keypoints raw JPEG', 'p99'), 2, false),
   target('multipart keypoints: req/s ÷ ceiling', rel('keypoints multipart JPEG', 'rps'), 0.5, true),
-  target('multipart keypoints: p99 ÷ ceiling', rel('keypoints multipart JPEG', 'p99_ms'), 2, false),
+  target('multipart keypoints: p99 ÷ ceiling', rel('keypoints multipart JPEG', 'p99'), 2, false),
   target('base64 JSON keypoints: req/s ÷ plain Fastify JSON', rel('keypoints base64 JSON', 'rps'), 1.5, true),
   target('the JSON path alone (no RPC): req/s ÷ plain Fastify JSON', rel('ceiling: gateway JSON path, base64 JPEG', 'rps'), 1.5, true),
   target(`arscan raw ${setLabel}: RSS rise per request in flight ÷ payload`, rss(`arscan raw ${setLabel} zip`), 2, false),
@@ -458,7 +478,6 @@ if (workerCounts.length > 1 && !workerCounts.slice(1).some((n) => n <= cpus().le
 }
 // --against: each run beside its base, as the median over the rounds of this run's figure ÷ the base's.
 if (against) {
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   table.push('', `Against ${args.against}, median over ${args.rounds} round(s) of (this ÷ against):`, '', '| run | CPU ms/req here | against | CPU ms/req ratio | req/s ratio |', '|---|---|---|---|---|');
   for (const name of new Set(results.filter((r) => r.name.endsWith(' [against]')).map((r) => r.name.slice(0, -' [against]'.length)))) {
     const here = results.filter((r) => r.name === name);

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 // The benchmark itself stays out of `npm test`; this short run keeps it from rotting.
 test('npm run bench -- --smoke measures every run and writes its table and JSON', { skip: requireTool('wrk', 'wrk') }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--pin', '--workers', '1,2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--pin', '--workers', '1,2', '--rounds', '2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -17,7 +17,7 @@ test('npm run bench -- --smoke measures every run and writes its table and JSON'
   assert.equal(code, 0, out);
   assert.match(out, /\| run \| req\/s \| p50 ms \| p99 ms \|/);
   const report = JSON.parse(readFileSync(`${root}/bench/results/smoke.json`, 'utf8')) as {
-    results: Array<{ name: string; rps: number; errors: number; p99_ms: number }>;
+    results: Array<{ name: string; rps: number; errors: number; p99_ms: number; reference?: string; vs_reference?: { rps: number; p99: number } }>;
     targets: Array<{ what: string; value: number }>;
   };
   const names = report.results.map((r) => r.name);
@@ -29,4 +29,13 @@ test('npm run bench -- --smoke measures every run and writes its table and JSON'
     assert.equal(r.errors, 0, `${r.name} had no failed requests`);
   }
   assert.ok(report.targets.length >= 8 && report.targets.every((t) => Number.isFinite(t.value)));
+  // Each round of a gateway run is compared with a run of its reference made just before it.
+  const raw = report.results.filter((r) => r.name === 'keypoints raw JPEG');
+  assert.equal(raw.length, 2);
+  assert.equal(report.results.filter((r) => r.name === 'ceiling: raw JPEG').length, 2);
+  for (const r of raw) {
+    const before = report.results[report.results.indexOf(r) - 1]!;
+    assert.equal(before.name, 'ceiling: raw JPEG');
+    assert.equal(r.vs_reference?.rps, r.rps / before.rps);
+  }
 });
