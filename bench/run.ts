@@ -223,7 +223,11 @@ for (const base of [gatewayUrl, ...(against ? [against.match[1]!] : [])]) {
   await once(base, '/v1/image3d/videos?duration_ms=1000', bodies.i3dRaw);
   await once(base, '/v1/arscan/models', bodies.arRaw);
 }
-const ceiling = await start('bench/ceiling.ts', [], { FIXED_ANSWER_FILE: join(work, 'answer.json') }, /ceiling listening on port (\d+)/, [], root, MEASURED_CPUS);
+// The references run under the node flags the gateway runs under: without --no-memory-reducer,
+// the ceiling measured after the quiet spell of the floor runs spent twice the CPU a request it
+// did fresh (0.19 against 0.09 ms, page faults 0.04 -> 2.8 a request), and the gateway's ratio
+// to it read twice what it was (docs/performance.md, "the ceiling after a quiet spell").
+const ceiling = await start('bench/ceiling.ts', [], { FIXED_ANSWER_FILE: join(work, 'answer.json') }, /ceiling listening on port (\d+)/, [...START_FLAGS], root, MEASURED_CPUS);
 const ceilingUrl = `http://127.0.0.1:${ceiling.match[1]}`;
 
 // ---- measuring ----
@@ -234,6 +238,7 @@ function cpuMs(pid: number): number {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS + children.reduce((sum, child) => sum + cpuMs(child), 0);
 }
+const nodeFlagsOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => /^--(?!import$)/.test(arg));
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 /** The event-loop delay since the last call: the gateway's from its /metrics, the ceiling's from its /loop. */
 async function eventLoop(url: string): Promise<{ p99: number; max: number }> {
@@ -316,7 +321,7 @@ async function wrk(name: string, url: string, b: Body, connections: number, pid:
 
 /** The gateway's own Thrift client straight to a keypoint backend, no HTTP. */
 async function floor(name: string, port: string, connections: number): Promise<Result> {
-  const { stdout: out } = await run(...pinned(MEASURED_CPUS, process.execPath, ['--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds), String(warmupSeconds)]));
+  const { stdout: out } = await run(...pinned(MEASURED_CPUS, process.execPath, [...START_FLAGS, '--import', 'tsx', join(root, 'bench/floor.ts'), `127.0.0.1:${port}`, bodies.kpRaw.file, String(connections), String(seconds), String(warmupSeconds)]));
   const f = JSON.parse(out) as { calls: number; seconds: number; p50_us: number; p99_us: number; cpu_ms_per_call: number };
   process.stderr.write(`  ${name}: ${(f.calls / f.seconds).toFixed(0)} calls/s\n`);
   return { name, rps: f.calls / f.seconds, p50_ms: f.p50_us / 1000, p99_ms: f.p99_us / 1000, cpu_ms_per_request: f.cpu_ms_per_call, errors: 0 };
@@ -495,6 +500,8 @@ const report = {
   seconds_per_run: seconds,
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   pinned: pin,
+  /** The node flags each long-lived measured process runs with, from its command line. */
+  node_flags: { gateway: nodeFlagsOf(gw), ceiling: nodeFlagsOf(ce) },
   payloads: { keypoint_jpeg_bytes: keypointJpeg.length, image3d_jpeg_bytes: image3dJpeg.length, capture_zip_bytes: captureZip.length, capture_photos: photos.length },
   connections: { keypoints: KP, image3d: 8, arscan: AR },
   results,

@@ -19,7 +19,12 @@ test('npm run bench -- --smoke measures every run and writes its table and JSON'
   const report = JSON.parse(readFileSync(`${root}/bench/results/smoke.json`, 'utf8')) as {
     results: Array<{ name: string; rps: number; errors: number; p99_ms: number; reference?: string; vs_reference?: { rps: number; p99: number } }>;
     targets: Array<{ what: string; value: number }>;
+    node_flags: { gateway: string[]; ceiling: string[] };
   };
+  // The ceiling runs under the gateway's node flags: without --no-memory-reducer it spent twice
+  // the CPU a request after the quiet spell of the floor runs, and flattered the gateway.
+  assert.ok(report.node_flags.gateway.includes('--no-memory-reducer'), report.node_flags.gateway.join(' '));
+  assert.deepEqual(report.node_flags.ceiling, report.node_flags.gateway);
   const names = report.results.map((r) => r.name);
   for (const expected of [/^floor/, /^ceiling: raw JPEG/, /^keypoints raw/, /^keypoints multipart/, /^keypoints base64 JSON/, /^image3d/, /^arscan raw/, /^arscan multipart/, /^arscan base64 JSON/, /WORKERS=1$/, /WORKERS=2$/]) {
     assert.ok(names.some((n) => expected.test(n)), `${expected} ran`);
