@@ -3,8 +3,8 @@ import type { z } from 'zod';
 import { ApiError, quoted } from '../errors.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
-import { formParts, readPart } from './collect.js';
-import { busboyFileSize, contentLength } from '../limits/body.js';
+import { formParts, readPart, readPayloadPart } from './collect.js';
+import { busboyFileSize } from '../limits/body.js';
 import { inspectImage, type SizeRange } from './image.js';
 import { parseOptions, queryOptions, type OptionValues } from './options.js';
 import { safeBaseName, uniqueName, unzip, type ZipFile, type ZipLimits } from './zip.js';
@@ -133,8 +133,7 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
       if (part.value === '' && (part.fieldname === 'archive' || part.fieldname === 'images')) continue;
       text[part.fieldname] = part.value;
     } else if (part.fieldname === 'archive') {
-      // Read into one buffer of at most the body's size, rather than chunks and then their concatenation.
-      archive = await readPart(request, part, { atMost: contentLength(request), limit: limits.archiveBytes, name: 'The "archive" part', allocate: (n) => request.allocate(n) });
+      archive = await readPayloadPart(request, part, limits.archiveBytes, 'The "archive" part');
     } else if (part.fieldname === 'images') {
       const name = uniqueName(safeBaseName(part.filename || `image-${images.length + 1}`), taken);
       const data = await readPart(request, part, { limit: limits.zip.maxEntryBytes, name: `The image ${quoted(name)}` });

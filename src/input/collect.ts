@@ -71,6 +71,14 @@ export async function readPart(request: FastifyRequest, part: MultipartFile, opt
   }
 }
 
+/**
+ * The one file part that carries a form's payload (an image, an archive): read like a raw body,
+ * into one pooled buffer of at most the body's Content-Length, rather than chunks and then their
+ * concatenation.
+ */
+export const readPayloadPart = (request: FastifyRequest, part: MultipartFile, limit: number, name: string): Promise<Buffer> =>
+  readPart(request, part, { atMost: contentLength(request), limit, name, allocate: (n) => request.allocate(n) });
+
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<Gathered> {
   const text: Record<string, unknown> = { ...query };
   let image: Buffer | undefined;
@@ -82,8 +90,7 @@ async function collectMultipart(request: FastifyRequest, field: string, query: R
         part.file.resume();
         throw new ApiError('INVALID_ARGUMENT', `Unexpected file part ${quoted(part.fieldname)}; the image goes in "${field}".`);
       }
-      // Into a pooled buffer, as a raw body is (body-parsers.ts): the part is no longer than the body.
-      image = await readPart(request, part, { atMost: contentLength(request), limit, name: `The "${field}" part`, allocate: (n) => request.allocate(n) });
+      image = await readPayloadPart(request, part, limit, `The "${field}" part`);
     } else if (part.fieldname === field) {
       throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a file part, not a text field.`);
     } else {
