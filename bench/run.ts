@@ -417,8 +417,8 @@ for (const n of workerCounts) {
 
 // ---- the table, the targets, the JSON ----
 const byName = new Map(results.map((r) => [r.name, r]));
-const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '');
 const times = (x: number | undefined) => (x === undefined ? '' : `${x.toFixed(2)}×`);
+const ratio = (a: number, b: number | undefined) => (b ? times(a / b) : '');
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((x, y) => x - y);
   const mid = sorted.length / 2;
