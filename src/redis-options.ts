@@ -1,4 +1,5 @@
-import type { RedisOptions } from 'ioredis';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis, RedisOptions } from 'ioredis';
 
 /**
  * How the gateway talks to Redis for limits and usage: a command fails rather than waits
@@ -12,3 +13,37 @@ export const REDIS_OPTIONS: RedisOptions = {
   connectTimeout: 1000,
   retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
 };
+
+/** Where a Redis connection goes, for logs: never its URL, which may hold a password. */
+export const redisAddress = (redis: Redis): string => `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}/${redis.options.db ?? 0}`;
+
+export interface RedisWatch {
+  /** What the connection is for, first in each line ("rate limits", "usage", "jobs"). */
+  use: string;
+  /** What the gateway does while it is down (a line's end), and once it is back. */
+  whileDown: string;
+  onceUp: string;
+  /** Told `false` at once (not connected yet), then each change. */
+  onChange?: (up: boolean) => void;
+}
+
+/**
+ * Logs a Redis connection's outage once and its return once. ioredis emits an error for every
+ * reconnect attempt (a line every 200 ms to 2 s per connection, hundreds a minute), and prints
+ * `[ioredis] Unhandled error event` to stderr, outside the JSON log, from a connection with no
+ * error listener: every connection the gateway makes is watched here.
+ */
+export function watchRedis(redis: Redis, log: FastifyBaseLogger, { use, whileDown, onceUp, onChange }: RedisWatch): void {
+  let up: boolean | undefined;
+  onChange?.(false);
+  const change = (now: boolean, err?: Error) => {
+    if (now === up) return;
+    up = now;
+    onChange?.(now);
+    if (now) log.info({ redis: redisAddress(redis) }, `${use}: Redis connected; ${onceUp}`);
+    else log.warn({ redis: redisAddress(redis), err: err?.message }, `${use}: Redis unreachable; ${whileDown}`);
+  };
+  redis.on('ready', () => change(true));
+  redis.on('error', (err: Error) => change(false, err));
+  redis.on('end', () => change(false));
+}

@@ -66,7 +66,15 @@ if (cluster.isPrimary && config.workers > 1) {
   runPrimary({ workers: config.workers, env: { [REFERENCE_ADDRESSES]: references.map((r) => `${r.name}=${r.port}`).join(',') }, log, stopped: stopReferences });
 } else {
   const tracing = startTracing(config.caller);
-  const app = await buildApp(config, { keys, tracing });
+  // What can only be checked against a running dependency (a Redis that may evict jobs) ends
+  // the start as a bad variable does: one line naming it, not a stack trace.
+  const app = await buildApp(config, { keys, tracing }).catch(async (err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    await tracing?.shutdown();
+    stopReferences();
+    process.exit(1);
+  });
   // Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
   // in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.
   // close-with-grace drains on every signal of its list; the gateway stops on STOP_SIGNALS only,

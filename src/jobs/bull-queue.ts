@@ -1,5 +1,6 @@
 import { DelayedError, Queue, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
+import { watchRedis } from '../redis-options.js';
 import type { BackendName } from '../services/index.js';
 import { isFinal, JOB_KINDS, type JobKindName, type JobRecord } from './job.js';
 import { runJob, type JobQueue, type RunnerDeps } from './runner.js';
@@ -46,7 +47,7 @@ export class BullQueue implements JobQueue {
   private connection(): Redis {
     // BullMQ's workers block on Redis: they need connections that retry for ever.
     const conn = new Redis(this.deps.redisUrl, { maxRetriesPerRequest: null });
-    conn.on('error', (err: Error) => this.deps.log.warn({ err: err.message }, 'jobs: Redis error (queue)'));
+    watchRedis(conn, this.deps.log, { use: 'jobs queue', whileDown: 'queued jobs wait until it is back', onceUp: 'queue shared by every replica' });
     this.connections.push(conn);
     return conn;
   }

@@ -72,7 +72,9 @@ export class Jobs {
     await this.blobs.put(inputKey(job.id), n.input);
     await this.store.save(job);
     await this.queue.enqueue(job);
-    return job;
+    // Read again: a queue with room starts the job as it is enqueued, and the record above
+    // would answer "queued" with no place in the queue for a job already running.
+    return (await this.store.get(job.id)) ?? job;
   }
 
   /** The partner's job; another partner's is as unknown as one that never existed. */

@@ -54,7 +54,7 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
     const dir = config.jobs.storeDir;
     const kinds = new Map<JobKindName, JobKind>();
     // With REDIS_URL, jobs live in Redis and every replica shares them; else on disk, for one process.
-    const redisStore = config.redisUrl ? new RedisJobStore(config.redisUrl, app.log) : undefined;
+    const redisStore = config.redisUrl ? new RedisJobStore(config.redisUrl, app.log, (up) => app.metrics.redisUp('jobs', up)) : undefined;
     const store: JobStore = redisStore ?? new FileJobStore(dir, app.log);
     if (!embeddedShared) {
       try {

@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
+import { ConfigError } from '../config/load.js';
+import { watchRedis } from '../redis-options.js';
 import type { JobRecord, JobStatus } from './job.js';
 import type { JobStore, KeyRecord, StoreEvents } from './store.js';
 
@@ -20,7 +22,7 @@ export async function checkNoEviction(redis: Redis): Promise<void> {
   const info = await redis.info('memory');
   const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
   if (policy !== 'noeviction') {
-    throw new Error(`REDIS_URL: Redis has maxmemory-policy ${policy ?? 'unknown'}; jobs need noeviction (an evicted key would be a job lost)`);
+    throw new ConfigError(`invalid configuration: REDIS_URL: Redis has maxmemory-policy ${policy ?? 'unknown'}; jobs need noeviction (an evicted key would be a job lost)`);
   }
 }
 
@@ -35,12 +37,14 @@ export class RedisJobStore extends EventEmitter<StoreEvents> implements JobStore
   /** Tells this process's own announcements from the others'. */
   private readonly origin = randomUUID();
 
-  constructor(url: string, private readonly log: FastifyBaseLogger) {
+  /** `onChange`: told when the store's connection to Redis is lost or back. */
+  constructor(url: string, private readonly log: FastifyBaseLogger, onChange?: (up: boolean) => void) {
     super();
     this.setMaxListeners(0);
     this.redis = new Redis(url, { maxRetriesPerRequest: 3 });
     this.sub = new Redis(url, { maxRetriesPerRequest: 3 });
-    for (const r of [this.redis, this.sub]) r.on('error', (err: Error) => this.log.warn({ err: err.message }, 'jobs: Redis error'));
+    watchRedis(this.redis, log, { use: 'jobs', whileDown: 'jobs cannot be stored or read until it is back', onceUp: 'jobs shared by every replica', onChange });
+    watchRedis(this.sub, log, { use: 'jobs (changes)', whileDown: 'waits and events from other replicas resume when it is back', onceUp: 'hearing other replicas' });
   }
 
   /**
@@ -59,7 +63,7 @@ export class RedisJobStore extends EventEmitter<StoreEvents> implements JobStore
       await checkNoEviction(this.redis);
       await subscribe();
     } catch (err) {
-      if ((err as Error).message.startsWith('REDIS_URL:')) throw err;
+      if (err instanceof ConfigError) throw err;
       this.log.warn({ err: (err as Error).message }, 'jobs: Redis unreachable at start; jobs wait for it, its eviction policy is checked when it answers');
       this.redis.once('ready', () => {
         checkNoEviction(this.redis).catch((e: Error) => this.log.error({ err: e.message }, 'jobs: Redis may evict keys: jobs can be lost'));

@@ -24,8 +24,8 @@ declare module 'fastify' {
       watch(rpc: RpcClient): void;
       /** A request refused by load shedding, and why. */
       shed(reason: string): void;
-      /** Whether the Redis behind the shared limits answers. */
-      redisUp(up: boolean): void;
+      /** Whether the Redis used for `use` (limits, usage, jobs) answers. */
+      redisUp(use: string, up: boolean): void;
     };
   }
 }
@@ -120,9 +120,15 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       labelNames: ['reason'],
       registers,
     });
-    // Made on first use: a gauge without labels shows 0 from the start, which would read as
-    // "Redis down" on a gateway that has no Redis.
-    let redisUp: Gauge | undefined;
+    // No series until a Redis is used: a gateway without one shows none, not a 0 that reads as "down".
+    const redisUp = new Gauge({
+      name: 'visiongate_redis_up',
+      help: 'Whether the Redis of REDIS_URL answers (1) or not (0), by use: limits (which then fail open), usage (counts kept in memory meanwhile), jobs (their store)',
+      labelNames: ['use'],
+      // With WORKERS, 0 when any worker has lost it.
+      aggregator: 'min',
+      registers,
+    });
 
     const rpcInterceptor: Interceptor = (next) => async (call) => {
       const end = calls.startTimer({ backend: call.backend, method: call.method });
@@ -143,16 +149,7 @@ export default fp<{ metricsPort: number | undefined; metricsHost: string }>(
       ejected: (backend: string, instance: string) => ejections.inc({ backend, instance }),
       watch: (rpc: RpcClient) => (watched = rpc),
       shed: (reason: string) => shed.inc({ reason }),
-      redisUp: (up: boolean) => {
-        redisUp ??= new Gauge({
-          name: 'visiongate_redis_up',
-          help: 'Whether the Redis behind the shared rate limits answers (1) or not (0: limits fail open)',
-          // With WORKERS, 0 when any worker has lost it: that worker's partners go unlimited.
-          aggregator: 'min',
-          registers,
-        });
-        redisUp.set(up ? 1 : 0);
-      },
+      redisUp: (use: string, up: boolean) => redisUp.set({ use }, up ? 1 : 0),
     });
 
     const abandoned = new Counter({

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { ApiError } from '../errors.js';
 import { MemoryConcurrency, RedisConcurrency, type ConcurrencyStore } from '../limits/concurrency.js';
 import type { KeyRing, PartnerLimits } from '../partners/api-keys.js';
-import { REDIS_OPTIONS } from '../redis-options.js';
+import { REDIS_OPTIONS, watchRedis } from '../redis-options.js';
 import { ANONYMOUS, isPartnerRoute } from '../partners/identity.js';
 
 /**
@@ -35,18 +35,12 @@ export default fp<{ config: Config; keys: KeyRing | undefined }>(
     let redis: Redis | undefined;
     if (config.redisUrl) {
       redis = new Redis(config.redisUrl, REDIS_OPTIONS);
-      let up: boolean | undefined;
-      app.metrics.redisUp(false);
-      const state = (now: boolean, err?: Error) => {
-        if (now === up) return;
-        up = now;
-        app.metrics.redisUp(now);
-        if (now) app.log.info({ redis: config.redisUrl }, 'rate limits: Redis connected; limits shared by every replica');
-        else app.log.warn({ err: err?.message }, 'rate limits: Redis unreachable; serving without limits until it is back');
-      };
-      redis.on('ready', () => state(true));
-      redis.on('error', (err: Error) => state(false, err));
-      redis.on('end', () => state(false));
+      watchRedis(redis, app.log, {
+        use: 'rate limits',
+        whileDown: 'serving without limits until it is back',
+        onceUp: 'limits shared by every replica',
+        onChange: (up) => app.metrics.redisUp('limits', up),
+      });
       app.addHook('onClose', async () => {
         redis!.disconnect();
       });

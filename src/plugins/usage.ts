@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import { bodyBytes, bytesOf } from '../limits/body.js';
 import { isPartnerRoute } from '../partners/identity.js';
-import { REDIS_OPTIONS } from '../redis-options.js';
+import { REDIS_OPTIONS, watchRedis } from '../redis-options.js';
 import type { UsageCounts, UsageRow } from '../usage/counts.js';
 import { DiskUsageStore } from '../usage/disk-store.js';
 import { UsageRecorder } from '../usage/recorder.js';
@@ -31,10 +31,13 @@ const NOT_COUNTED = new Set(['/v1/usage']);
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const store = config.redisUrl
-      ? // Writes are in the background and reads are not a hot path: a slow Redis may take 2 s.
-        new RedisUsageStore(new Redis(config.redisUrl, { ...REDIS_OPTIONS, commandTimeout: 2000 }), config.usage.retentionDays)
-      : new DiskUsageStore(config.usage.dir);
+    const redisStore = (url: string) => {
+      // Writes are in the background and reads are not a hot path: a slow Redis may take 2 s.
+      const redis = new Redis(url, { ...REDIS_OPTIONS, commandTimeout: 2000 });
+      watchRedis(redis, app.log, { use: 'usage', whileDown: 'counts kept in memory until it is back', onceUp: 'counts shared by every replica', onChange: (up) => app.metrics.redisUp('usage', up) });
+      return new RedisUsageStore(redis, config.usage.retentionDays);
+    };
+    const store = config.redisUrl ? redisStore(config.redisUrl) : new DiskUsageStore(config.usage.dir);
     let failing = false;
     const recorder = new UsageRecorder(store, config.usage.flushMs, (err) => {
       // Once per outage: the counts are kept and written when the store is back.
@@ -74,5 +77,5 @@ export default fp<{ config: Config }>(
     });
     app.addHook('onClose', async () => recorder.close());
   },
-  { name: 'usage', dependencies: ['stages', 'partners', 'request-context', 'body-guard'] },
+  { name: 'usage', dependencies: ['stages', 'partners', 'request-context', 'body-guard', 'metrics'] },
 );

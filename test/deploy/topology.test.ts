@@ -14,6 +14,7 @@ import { requireTools } from '../helpers/tools.js';
 
 const KEY = 'vg_topology-test-key-0123456789';
 const SLOW_KEY = 'vg_topology-slow-key-012345678';
+const REDIS_PASSWORD = 'topology-redis-password-9f3k';
 
 // The docker-compose topology as local processes: nginx in front of two gateway replicas,
 // which share their partners' limits through one Redis; a backend behind them.
@@ -26,7 +27,7 @@ describe('two gateways behind nginx, sharing limits through Redis', { skip: requ
 
   before(async () => {
     image = await jpeg(96, 96);
-    redis = await startRedis();
+    redis = await startRedis({ password: REDIS_PASSWORD });
     backend = await fakeKeypoint(async (req) => {
       if (req.Base?.Client === 'slow') await sleep(1500);
       return ok();
@@ -82,15 +83,24 @@ describe('two gateways behind nginx, sharing limits through Redis', { skip: requ
   });
 
   test('when Redis goes away the replicas keep serving, without limits (fail open), and say so in their logs', async () => {
-    const redisUp = async () => /^visiongate_redis_up (\d)$/m.exec(await (await fetch(`${gateways[0]!.url}/metrics`)).text())?.[1];
+    const redisUp = async () => /^visiongate_redis_up\{use="limits"\} (\d)$/m.exec(await (await fetch(`${gateways[0]!.url}/metrics`)).text())?.[1];
     assert.equal(await redisUp(), '1');
     await redis.stop();
-    await sleep(300);
+    // Long enough for several reconnect attempts by each connection (every 200 ms to 2 s).
+    await sleep(2500);
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => post(i % 2 ? nginx.url : gateways[0]!.url)));
     assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
     assert.ok(Date.now() - started < 5000, 'no request waited on the dead Redis');
     assert.match(gateways[0]!.output(), /Redis unreachable; serving without limits/);
     assert.equal(await redisUp(), '0', 'the gauge an alert watches says so too');
+  });
+
+  test('a Redis outage is logged once per connection, in JSON lines, and its password never', () => {
+    const output = gateways[0]!.output();
+    assert.equal(output.match(/rate limits: Redis unreachable/g)?.length, 1, 'not a line per reconnect attempt');
+    assert.match(output, /"redis":"127\.0\.0\.1:\d+\/0"/, 'where Redis is, without its credentials');
+    assert.ok(!output.includes(REDIS_PASSWORD), 'REDIS_URL\'s password is in the log');
+    assert.doesNotMatch(output, /Unhandled error event/, 'a connection without an error listener: ioredis wrote outside the JSON log');
   });
 });

@@ -40,11 +40,13 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): () =>
   };
 }
 
-export async function startRedis(): Promise<Service> {
+/** A redis-server of its own; with `password`, as a managed Redis is: AUTH required, the password in its URL. */
+export async function startRedis({ password }: { password?: string } = {}): Promise<Service> {
   const port = await closedPort(); // free now, for the server to take
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const auth = password ? ['--requirepass', password] : [];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
   await waitForPort(port, child, 'redis-server');
-  return { port, url: `redis://127.0.0.1:${port}`, stop: stopper(child) };
+  return { port, url: `redis://${password ? `:${password}@` : ''}127.0.0.1:${port}`, stop: stopper(child) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -56,4 +56,15 @@ test('with VG_REQUIRE_ALL=1 (as .ci/run sets it) a missing program fails the run
   assert.notEqual(code, 0);
   assert.match(stdout, /VG_REQUIRE_ALL=1 and this test needs vg-no-such-program \(apt-get install vg-package\)/);
   assert.match(stdout, /summary: .* 1 failed/);
+});
+
+test("the README's install line names every Debian package .ci/run installs, and its table each of them", () => {
+  const root = new URL('../../', import.meta.url);
+  const ci = readFileSync(new URL('.ci/run', root), 'utf8');
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const packages = /^packages=\(([^)]*)\)$/m.exec(ci)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+  assert.ok(packages.length > 0, ".ci/run's package list");
+  const install = /^sudo apt-get install (.+)$/m.exec(readme)?.[1]?.split(/\s+/) ?? [];
+  assert.deepEqual([...install].sort(), [...packages].sort());
+  for (const name of packages) assert.match(readme, new RegExp(`^\\| [^|]*\`${name}\``, 'm'), `${name} in the README's table`);
 });

@@ -54,7 +54,10 @@ describe('jobs on the embedded store', () => {
     assert.equal(res.headers.get('preference-applied'), 'respond-async');
     assert.equal(job.kind, 'image3d');
     assert.equal(job.logid, res.headers.get('x-tt-logid'));
-    assert.ok(['queued', 'running'].includes(job.status));
+    // Also what broke: a job started at once was answered "queued" with no place in the queue.
+    assert.equal(job.status, 'running', 'the queue had room: the job started as it was enqueued');
+    assert.ok(job.started_at);
+    assert.equal(job.queue_position, null);
     assert.deepEqual(Object.keys(job).sort(), ['created_at', 'error', 'expires_at', 'finished_at', 'id', 'kind', 'logid', 'queue_position', 'result_url', 'started_at', 'status']);
     await be.arrived(1);
     const running = await fetch(`${gw.url}/v1/jobs/${job.id}`);
@@ -242,6 +245,7 @@ describe('jobs belong to their partner, and a partner\'s share is bounded', () =
     const calls = be.requests.length;
     const burst: Job[] = [];
     for (let i = 0; i < 4; i++) burst.push(await accepted(await submit(gw, { key: KEYS.acme })));
+    assert.deepEqual(burst.map((j) => [j.status, j.queue_position]), [['running', null], ['queued', 1], ['queued', 2], ['queued', 3]]);
     // One running, three queued: the cap.
     await be.arrived(calls + 1);
     const refused = await submit(gw, { key: KEYS.acme });

@@ -93,6 +93,14 @@ describe('jobs on Redis, shared by replicas', { skip: NO_REDIS }, () => {
     try {
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
       await assert.rejects(startGateway({ ...env, REDIS_URL: evicting.url }), /REDIS_URL: Redis has maxmemory-policy allkeys-lru; jobs need noeviction/);
+      // Also what broke: the process itself ended with an uncaught error's stack trace, not the one line a bad variable gets.
+      const started = await startServerProcess({ ...env, REDIS_URL: evicting.url }).then(
+        (server) => (servers.push(server), 'listening'),
+        (err: Error) => err.message,
+      );
+      assert.match(started, /exited with code 1 before listening/);
+      assert.match(started, /^invalid configuration: REDIS_URL: Redis has maxmemory-policy allkeys-lru; jobs need noeviction \(an evicted key would be a job lost\)$/m);
+      assert.doesNotMatch(started, /^\s+at /m, 'a stack trace');
     } finally {
       admin.disconnect();
       await evicting.stop();
