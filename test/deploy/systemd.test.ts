@@ -67,6 +67,8 @@ test('systemd unit: stop sends SIGTERM to the gateway and waits longer than its 
   // ProtectSystem=strict leaves only the StateDirectory writable: the jobs go there.
   assert.equal(one('ProtectSystem'), 'strict');
   assert.ok(loadConfig(env).jobs.storeDir.startsWith(`/var/lib/${one('StateDirectory')}/`), 'JOB_STORE_DIR in the StateDirectory');
+  // Also what broke: usage went to its default under the read-only WorkingDirectory once REDIS_URL was removed.
+  assert.ok(loadConfig({ ...env, REDIS_URL: '' }).usage.dir.startsWith(`/var/lib/${one('StateDirectory')}/`), 'USAGE_DIR in the StateDirectory');
 });
 
 test('systemd unit: systemd itself reads every setting', { skip: requireTool('systemd-analyze', 'systemd') }, async () => {
