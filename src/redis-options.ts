@@ -47,3 +47,22 @@ export function watchRedis(redis: Redis, log: FastifyBaseLogger, { use, whileDow
   redis.on('error', (err: Error) => change(false, err));
   redis.on('end', () => change(false));
 }
+
+/**
+ * A warning logger that writes one line per message at most every `ms`, with the count of the
+ * errors it left out since the last: for clients (BullMQ's) that report every failed attempt.
+ */
+export function warnAtMostEvery(ms: number, log: FastifyBaseLogger): (err: Error, fields: Record<string, unknown>, msg: string) => void {
+  const last = new Map<string, { at: number; left: number }>();
+  return (err, fields, msg) => {
+    const key = `${msg}\0${JSON.stringify(fields)}`;
+    const seen = last.get(key);
+    const now = Date.now();
+    if (seen && now - seen.at < ms) {
+      seen.left++;
+      return;
+    }
+    log.warn({ ...fields, err: err.message, ...(seen?.left ? { left_out: seen.left } : {}) }, msg);
+    last.set(key, { at: now, left: 0 });
+  };
+}

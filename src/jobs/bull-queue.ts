@@ -1,6 +1,6 @@
 import { DelayedError, Queue, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
-import { watchRedis } from '../redis-options.js';
+import { warnAtMostEvery, watchRedis } from '../redis-options.js';
 import type { BackendName } from '../services/index.js';
 import { isFinal, JOB_KINDS, type JobKindName, type JobRecord } from './job.js';
 import { runJob, type JobQueue, type RunnerDeps } from './runner.js';
@@ -53,7 +53,15 @@ export class BullQueue implements JobQueue {
   }
 
   async start(): Promise<void> {
-    for (const kind of JOB_KINDS) this.queues.set(kind, new Queue(kind, { connection: this.connection(), prefix: PREFIX }));
+    // BullMQ reports each failed reconnect of every queue and worker, several a second while
+    // Redis is down (and a queue without an error listener prints them with console.error):
+    // the connections' own watch says when Redis goes and comes back, these say what else failed.
+    const warn = warnAtMostEvery(60_000, this.deps.log);
+    for (const kind of JOB_KINDS) {
+      const queue = new Queue(kind, { connection: this.connection(), prefix: PREFIX });
+      queue.on('error', (err: Error) => warn(err, { kind }, 'jobs: queue error'));
+      this.queues.set(kind, queue);
+    }
     // A job canceled on any replica: the replica running it abandons its call.
     this.deps.store.on('change', (job) => {
       if (job.status === 'canceled') this.running.get(job.id)?.abort(new Error('the job was canceled'));
@@ -69,7 +77,7 @@ export class BullQueue implements JobQueue {
         // Jobs taken over many times (a backend that kills the process?) are still run: never dropped.
         maxStalledCount: 1000,
       });
-      worker.on('error', (err: Error) => this.deps.log.warn({ err: err.message, kind }, 'jobs: queue worker error'));
+      worker.on('error', (err: Error) => warn(err, { kind }, 'jobs: queue worker error'));
       this.workers.push(worker);
     }
   }

@@ -102,5 +102,8 @@ describe('two gateways behind nginx, sharing limits through Redis', { skip: requ
     assert.match(output, /"redis":"127\.0\.0\.1:\d+\/0"/, 'where Redis is, without its credentials');
     assert.ok(!output.includes(REDIS_PASSWORD), 'REDIS_URL\'s password is in the log');
     assert.doesNotMatch(output, /Unhandled error event/, 'a connection without an error listener: ioredis wrote outside the JSON log');
+    assert.doesNotMatch(output, /^Error: /m, 'a BullMQ queue without an error listener: BullMQ wrote its errors with console.error');
+    // Each queue and worker (two kinds) reports every failed reconnect: a line a minute each.
+    assert.ok((output.match(/jobs: queue (worker )?error/g)?.length ?? 0) <= 4, 'BullMQ\'s errors, at most a line a minute per queue and worker');
   });
 });
