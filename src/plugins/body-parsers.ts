@@ -4,6 +4,8 @@ import fp from 'fastify-plugin';
 import { parseJsonBody, shapeOf, type JsonShape } from '../input/json-body.js';
 import { resolveRef } from '../schemas/json-schema.js';
 import { BufferPool } from '../input/buffer-pool.js';
+// Before any form is parsed: a fix to the multipart parser (see the file).
+import '../input/multipart-parser-fix.js';
 import { readBody } from '../input/read-body.js';
 import { busboyFileSize, checkContentLength, contentLength, routeLimits, type BodyLimits } from '../limits/body.js';
 

@@ -37,6 +37,7 @@ const TESTED_THROUGH: Record<string, string> = {
   'src/redis-options.ts': 'test/jobs/redis-store.test.ts and test/plugins/usage.test.ts (real redis-server)',
   'src/routes/binary-answer.ts': 'test/routes/image3d.test.ts and test/routes/arscan.test.ts (file downloads)',
   'src/input/capture-set.ts': 'test/routes/arscan.test.ts (every capture-set form) and test/hostile/zips.test.ts',
+  'src/input/multipart-parser-fix.ts': 'test/hostile/requests.test.ts (a skipped form part that hung the request)',
   'src/input/options.ts': 'test/routes/keypoints/validation.test.ts and test/routes/image3d/validation.test.ts (options and queries)',
   'src/input/read-body.ts': 'test/plugins/body-guard.test.ts and test/hostile/bodies.test.ts',
   'src/jobs/blob-store.ts': 'test/jobs/job-store.test.ts (inputs and results on disk across SIGKILL)',

@@ -67,6 +67,19 @@ describe('odd requests get the contract\'s answers', () => {
     assert.match(problem.message, /is 9 MiB, more than the 8\.06 MiB this route accepts/);
   });
 
+  test('a form part busboy skips (no form-data disposition), over 16 KiB, is answered: the form never ended, the request hung for ever', async () => {
+    const skipped = (headers: string) => Buffer.concat([Buffer.from(`--XX\r\n${headers}\r\n\r\n`), Buffer.alloc(40_000, 'A'), Buffer.from('\r\n')]);
+    const image = Buffer.concat([Buffer.from('--XX\r\nContent-Disposition: form-data; name="image"; filename="c.png"\r\nContent-Type: image/png\r\n\r\n'), coffee, Buffer.from('\r\n')]);
+    const send = (url: string, ...parts: Buffer[]) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XX' }, body: Buffer.concat([...parts, Buffer.from('--XX--\r\n')]), signal: AbortSignal.timeout(10_000) });
+    for (const headers of ['Content-Type: image/png', 'Content-Disposition: attachment; filename="c.png"']) {
+      await expectProblem(await send(`${gw.url}/v1/keypoints`, skipped(headers)), 400, 'MISSING_IMAGE');
+      assert.equal((await send(`${gw.url}/v1/keypoints`, skipped(headers), image)).status, 200);
+      assert.equal((await send(`${gw.url}/v1/keypoints`, image, skipped(headers))).status, 200);
+      await expectProblem(await send(`${gw.url}/v1/arscan/models`, skipped(headers)), 422, 'NOT_ENOUGH_IMAGES');
+    }
+  });
+
   test('a multipart image part past MAX_IMAGE_BYTES is refused by its name and the limit (busboy cut it short: "request file too large")', async () => {
     // Within the multipart body's limit (the image plus 64 KiB for the fields), past the image's.
     const form = new FormData();
