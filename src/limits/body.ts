@@ -47,7 +47,8 @@ export function routeLimits(request: FastifyRequest): BodyLimits {
 /** The limit of a request's body on its route, by its Content-Type, and the type's name. */
 export function bodyLimitOf(request: FastifyRequest): { limit: number; what: string } {
   const own = routeLimits(request);
-  const type = request.headers['content-type'] ?? '';
+  // Media types are case-insensitive (RFC 9110), as fastify's parsers take them.
+  const type = (request.headers['content-type'] ?? '').toLowerCase();
   const what = type.split(';')[0]!.trim() || 'request';
   const limit = type.startsWith('multipart/') ? own.multipartBytes : type.startsWith('application/json') ? own.jsonBytes : own.imageBytes;
   return { limit, what };

@@ -46,6 +46,8 @@ export function toApiError(err: unknown, request: FastifyRequest): ApiError {
   const e = err as FastifyError;
   const mapped = e.code ? FRAMEWORK_CODES[e.code] : undefined;
   if (mapped) return new ApiError(mapped, frameworkMessage(mapped, e, request), { cause: err });
+  // Node's "aborted": the client closed its connection while its body was being read.
+  if (e.code === 'ECONNRESET' && request.raw.destroyed) return new ApiError('CLIENT_CLOSED_REQUEST', undefined, { cause: err });
   if (typeof e.message === 'string' && MULTIPART_MESSAGES.test(e.message)) {
     return new ApiError('INVALID_MULTIPART', `The multipart body is malformed: ${e.message}.`, { cause: err });
   }
@@ -79,7 +81,9 @@ function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
   // open until the body is read, and close it here.
   reply.removeHeader('connection');
   reply.raw.shouldKeepAlive = true;
-  const clientCloses = /\bclose\b/i.test(req.headers.connection ?? '');
+  // HTTP/1.0 closes after the answer unless the client asked to keep the connection.
+  const connection = req.headers.connection ?? '';
+  const clientCloses = /\bclose\b/i.test(connection) || (req.httpVersion === '1.0' && !/\bkeep-alive\b/i.test(connection));
   const timer = setTimeout(() => req.socket.destroy(), request.server.bodyDrainMs).unref();
   req.on('data', () => {});
   req.once('end', () => {

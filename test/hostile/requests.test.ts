@@ -7,7 +7,9 @@ import base from '../../gen/thrift/base_types.js';
 import { fakeArscan, fakeKeypoint, ok, type FakeBackend, type FakeKeypoint } from '../helpers/fake-backends.js';
 import { fixture, flatPng } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { RawRequest } from '../helpers/raw-http.js';
 import { makeZip } from '../helpers/zips.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const MiB = 1024 * 1024;
 const coffee = fixture('coffee.png');
@@ -78,6 +80,36 @@ describe('odd requests get the contract\'s answers', () => {
       assert.equal((await send(`${gw.url}/v1/keypoints`, image, skipped(headers))).status, 200);
       await expectProblem(await send(`${gw.url}/v1/arscan/models`, skipped(headers)), 422, 'NOT_ENOUGH_IMAGES');
     }
+  });
+
+  test('a Content-Type in capitals has the same body limit as in small letters (Application/JSON was held to the image limit)', async () => {
+    // Past the 1 MiB image limit, within the JSON one (its base64 and 64 KiB).
+    const body = JSON.stringify({ image: 'A'.repeat(MiB + 100_000) });
+    const statuses = [];
+    for (const type of ['application/json', 'Application/JSON']) statuses.push((await keypoints({ headers: { 'content-type': type }, body })).status);
+    assert.notEqual(statuses[1], 413);
+    assert.equal(statuses[1], statuses[0]);
+  });
+
+  test('a client that hangs up in the middle of its body is not logged as an internal error (Node\'s "aborted")', async () => {
+    const before = gw.logs.length;
+    const req = new RawRequest(gw.port, 'POST /v1/keypoints HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n');
+    await req.write(coffee.subarray(0, 2000));
+    await sleep(200);
+    req.close();
+    await sleep(300);
+    const lines = gw.logs.slice(before);
+    assert.ok(lines.some((l) => l.msg === 'request abandoned'), JSON.stringify(lines));
+    assert.deepEqual(lines.filter((l) => (l.level as number) >= 50), []);
+  });
+
+  test('an HTTP/1.0 request refused before its body is closed once the body is read, not kept open for keep-alive', async () => {
+    const req = new RawRequest(gw.port, 'POST /v1/keypoints HTTP/1.0\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n');
+    assert.equal((await req.answer)?.status, 415);
+    await req.write('hello');
+    const closed = await Promise.race([req.closed, sleep(5000).then(() => undefined)]);
+    req.close();
+    assert.ok(closed !== undefined, 'the connection was still open 5 s after the body');
   });
 
   test('a multipart image part past MAX_IMAGE_BYTES is refused by its name and the limit (busboy cut it short: "request file too large")', async () => {
