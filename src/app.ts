@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import type { Config } from './config/schema.js';
 import type { Tracing } from './tracing.js';
@@ -68,6 +68,22 @@ function answerRaw(socket: Socket, err: ApiError): void {
   );
 }
 
+/**
+ * The router's own refusals (a malformed percent-escape, a path parameter past 100
+ * characters) come before any hook has run: answered here in the contract's form, with the log
+ * id and without echoing the URL, instead of fastify's own JSON.
+ */
+function routerError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const apiError =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ApiError('NOT_FOUND', 'No route has a path segment this long; see /docs.')
+      : new ApiError('BAD_REQUEST', 'The URL is malformed: it has an invalid percent-escape.');
+  request.log.info({ code: apiError.code, cause: err.code, method: request.method }, 'request refused by the router');
+  const body = JSON.stringify(toProblem(apiError, request.id));
+  reply.raw.writeHead(apiError.status, { 'content-type': 'application/problem+json', 'x-tt-logid': request.id, 'content-length': Buffer.byteLength(body) });
+  reply.raw.end(body);
+}
+
 /** Builds the gateway; `server.ts` only starts it. */
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
   const limits = bodyLimits(config.maxImageBytes);
@@ -90,6 +106,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     keepAliveTimeout: config.keepAliveTimeoutMs,
     // Malformed HTTP never reaches a route: answer it in the contract's form all the same.
     clientErrorHandler: (err, socket) => answerRaw(socket, clientError(err as NodeJS.ErrnoException)),
+    frameworkErrors: routerError,
   });
   // CONNECT is not for an origin server; without a listener Node drops the connection unanswered.
   app.server.on('connect', (_req, socket: Socket) => answerRaw(socket, new ApiError('METHOD_NOT_IMPLEMENTED', 'CONNECT is not implemented: the gateway is not a proxy.')));

@@ -26,6 +26,23 @@ describe('what the HTTP server meets before any route: problem+json too', () => 
     assert.equal(problem.code, 'BAD_REQUEST');
   });
 
+  // fastify's router answered these itself: its own JSON, no log id, the URL echoed whole.
+  for (const [what, path, status, code] of [
+    ['a malformed percent-escape', '/v1/keypoints%zz<script>', 400, 'BAD_REQUEST'],
+    ['a path parameter past 100 characters', `/v1/jobs/${'a'.repeat(101)}`, 404, 'NOT_FOUND'],
+  ] as const) {
+    test(`a URL with ${what} gets the contract's problem+json with a log id, and the URL is not echoed`, async () => {
+      const { head, problem } = await exchange(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(head, /content-type: application\/problem\+json/i);
+      assert.match(head, /x-tt-logid: \d{14}/i);
+      assert.equal(problem.code, code);
+      assert.equal(problem.logid, /x-tt-logid: (\S+)/i.exec(head)?.[1]);
+      assert.ok(!problem.message.includes(path.slice(9)), problem.message);
+      assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+    });
+  }
+
   // CONNECT once got no answer at all (Node drops it when nobody listens for it).
   for (const [attack, raw] of [
     ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
