@@ -32,6 +32,26 @@ export interface ArscanOutput {
   model_zip: Buffer;
 }
 
+/** How long X-Skipped-Entries may be: clients refuse a head past 8 KiB (curl) or 16 KiB (Node). */
+const SKIPPED_HEADER_BYTES = 4096;
+
+/**
+ * The skipped entries' names, URL-encoded and comma-separated, within SKIPPED_HEADER_BYTES: past
+ * it the list ends with `+N more` (a space, which no encoded name has). An archive of a thousand
+ * long names once made a 700 KB header that no common client could read; the JSON answer's
+ * `skipped` lists them all.
+ */
+export function skippedEntries(names: string[]): string {
+  let header = '';
+  for (const [i, name] of names.entries()) {
+    const next = `${header ? ', ' : ''}${encodeURIComponent(name)}`;
+    const more = `, +${names.length - i} more`;
+    if (header.length + next.length + (i < names.length - 1 ? more.length : 0) > SKIPPED_HEADER_BYTES) return header ? `${header}${more}` : `+${names.length} more`;
+    header += next;
+  }
+  return header;
+}
+
 /** The reconstruction: called by the route, or later by a job. */
 export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
   name: 'arscan',
@@ -47,7 +67,7 @@ export const arscanJob: JobKind<ArscanInput, ArscanOutput> = {
     return { format, vertex_count: res.vertex_count ?? 0, images_used: res.images_used ?? images.length, skipped, model_zip: res.model_zip };
   },
   answer(request, reply, out, jobLogid) {
-    if (out.skipped.length > 0) reply.header('x-skipped-entries', out.skipped.map(encodeURIComponent).join(', '));
+    if (out.skipped.length > 0) reply.header('x-skipped-entries', skippedEntries(out.skipped));
     if (wantsJson(request, 'application/zip')) {
       const answer: ArscanJsonAnswer = {
         ...answerLogids(request, jobLogid),

@@ -68,6 +68,21 @@ describe('hostile zips cost bounded memory and are refused from the central dire
     await refusedCheaply(zip, 413, 'ARCHIVE_LIMIT_EXCEEDED', /more than 10 times the \d+-byte archive/, 30);
   });
 
+  test('a thousand skipped entries with long names: X-Skipped-Entries stays readable (it was a 700 KB header no common client could read)', async () => {
+    const names = Array.from({ length: 990 }, (_, i) => `${String(i).padStart(3, '0')}-${'é'.repeat(120)}.txt`);
+    const zip = await makeZip([...photos.slice(0, 3), ...names.map((n): [string, Buffer] => [n, Buffer.from('x')])]);
+    const res = await post(zip);
+    assert.equal(res.status, 200);
+    const header = res.headers.get('x-skipped-entries')!;
+    assert.ok(header.length <= 4096, `${header.length} bytes`);
+    const [listed, more] = [header.split(', ').filter((n) => !n.startsWith('+')), /, \+(\d+) more$/.exec(header)?.[1]];
+    assert.ok(listed.length > 0);
+    assert.deepEqual(listed.map(decodeURIComponent), names.slice(0, listed.length));
+    assert.equal(Number(more), names.length - listed.length);
+    const json = await (await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', headers: { 'content-type': 'application/zip', accept: 'application/json' }, body: zip })).json();
+    assert.deepEqual((json as { skipped: string[] }).skipped, names, 'the JSON answer names them all');
+  });
+
   test('bidi overrides and other invisible characters in entry names: gone from the names the backend gets', async () => {
     const zip = craftZip([
       { name: 'set/le\u202Eft.png', data: photos[0]![1] },
