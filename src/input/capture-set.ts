@@ -108,10 +108,12 @@ function fromJson(request: FastifyRequest, body: Record<string, unknown>, limits
   if (images.length > limits.count.max) throw new ApiError('TOO_MANY_IMAGES', `The capture set has ${images.length} images; at most ${limits.count.max} are accepted.`);
   const taken = new Set<string>();
   const items = images.map((item, i) => {
-    const { name, data } = (item ?? {}) as { name?: unknown; data?: unknown };
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new ApiError('INVALID_ARGUMENT', `"images[${i}]" must be an object {"name", "data"}.`);
+    const { name, data } = item as { name?: unknown; data?: unknown };
+    if (typeof name !== 'string') throw new ApiError('INVALID_ARGUMENT', `"images[${i}].name" must be a string (a file name).`, { errors: [{ field: `images[${i}].name`, message: 'is required: a string' }] });
     if (typeof data !== 'string' && !(data instanceof RawString)) throw new ApiError('INVALID_ARGUMENT', `"images[${i}].data" must be a base64 string.`);
     return {
-      name: uniqueName(typeof name === 'string' ? safeBaseName(name) : `image-${i + 1}`, taken),
+      name: uniqueName(safeBaseName(name), taken),
       data: () => decodeBase64(data, `images[${i}].data`, (n) => request.allocate(n)),
     };
   });

@@ -20,7 +20,7 @@ const b64 = (description: string) => z.string().meta({ description, format: 'byt
 
 export const ArscanJsonBody = namedBody('ArscanJsonRequest', ArscanOptions, {
   images: z
-    .array(z.object({ name: z.string().meta({ description: 'File name (used as a name only, never as a path).' }), data: b64('The photo, JPEG or PNG, base64.') }))
+    .array(z.strictObject({ name: z.string().meta({ description: 'File name (used as a name only, never as a path).' }), data: b64('The photo, JPEG or PNG, base64.') }))
     .optional()
     .meta({ description: `${imageCount.min} to ${imageCount.max} photos of one object, ${imageSide.min} to ${imageSide.max} pixels a side. Send this or \`archive\`.` }),
   archive: b64('A zip of the photos, base64. Send this or `images`.').optional(),

@@ -181,6 +181,14 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
     await refused(JSON.stringify({ images: [], archive: 'UEs=' }), 'application/json', 400, 'INVALID_ARGUMENT', /exactly one/);
     await refused(JSON.stringify({ format: 'glb' }), 'application/json', 400, 'INVALID_ARGUMENT', /exactly one/);
   });
+  test('an images[] item with a misspelt or missing member is refused naming it (it was served, the name silently lost)', async () => {
+    const items = photos.map(([name, data]) => ({ name, data: data.toString('base64') }));
+    const { name: _, ...unnamed } = items[0]!;
+    await refused(JSON.stringify({ images: [{ nmae: 'left.png', data: items[0]!.data }, ...items.slice(1)] }), 'application/json', 400, 'INVALID_ARGUMENT', /"images\[0\]\.nmae" is not a known field/);
+    await refused(JSON.stringify({ images: [items[0], { ...items[1], rotate: 90 }, items[2]] }), 'application/json', 400, 'INVALID_ARGUMENT', /"images\[1\]\.rotate" is not a known field/);
+    await refused(JSON.stringify({ images: [unnamed, ...items.slice(1)] }), 'application/json', 400, 'INVALID_ARGUMENT', /"images\[0\]\.name" must be a string/);
+    await refused(JSON.stringify({ images: [{ ...items[0], name: null }, ...items.slice(1)] }), 'application/json', 400, 'INVALID_ARGUMENT', /"images\[0\]\.name" must be a string/);
+  });
   test('the backend\'s 1005 maps to 422 RECONSTRUCTION_FAILED', async () => {
     const res = await fetch(`${gw.url}/v1/arscan/models`, { method: 'POST', headers: { 'content-type': zipType }, body: await makeZip(photos) });
     await expectProblem(res, 422, 'RECONSTRUCTION_FAILED');
