@@ -32,6 +32,9 @@ declare module 'fastify' {
     /** A buffer for this request's payload, from the pool when it is big; given back once the request is answered. */
     allocate(size: number): Buffer;
     leases: Array<() => void> | undefined;
+    /** A client that holds its body back until asked (`Expect: 100-continue`, see app.ts), not asked yet. */
+    readonly awaitsInvitation: boolean;
+    bodyInvited: boolean;
   }
 }
 
@@ -86,6 +89,21 @@ export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
     // A declared length over the route's limit is refused before the body is read. After the
     // body guard's hook (registered before this plugin): a refused body's drain is watched too.
     app.addHook('onRequest', async (request) => checkContentLength(request));
+    // Every refusal from the headers has been made by now (onRequest): the body may come.
+    app.decorateRequest('bodyInvited', false);
+    app.decorateRequest('awaitsInvitation', {
+      getter(this: FastifyRequest) {
+        // Node's own test for the expectation (lib/_http_server.js).
+        return !this.bodyInvited && !this.raw.complete && this.raw.httpVersion === '1.1' && /(?:^|\W)100-continue(?:$|\W)/i.test(this.headers.expect ?? '');
+      },
+    });
+    app.addHook('preParsing', async (request, reply, payload) => {
+      if (request.awaitsInvitation) {
+        reply.raw.writeContinue();
+        request.bodyInvited = true;
+      }
+      return payload;
+    });
   },
   { name: 'body-parsers', dependencies: ['body-guard'] },
 );

@@ -61,7 +61,8 @@ const causeText = (cause: Error) => (cause instanceof RpcError && cause.said ? `
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
   // A body too slow to wait for is not drained either: its connection closes after the answer.
-  if (err.code === 'REQUEST_TIMEOUT') reply.header('connection', 'close');
+  // Nor is a body its client holds back until asked (Expect: 100-continue): it will not come.
+  if (err.code === 'REQUEST_TIMEOUT' || request.awaitsInvitation) reply.header('connection', 'close');
   else if (!request.raw.complete) drainThenClose(request, reply);
   return reply.code(err.status).headers(err.headers).type('application/problem+json').send(toProblem(err, request.id));
 }
