@@ -143,6 +143,10 @@ function checkDeclaredSizes(wanted: Located[], limits: ZipLimits, archiveBytes: 
   let total = 0;
   for (const { entry, name } of wanted) {
     if (entry.isEncrypted()) throw new ApiError('ARCHIVE_UNSUPPORTED', `The archive entry "${safeBaseName(name)}" is encrypted; send it unencrypted.`);
+    // A valid zip in a feature the gateway does not read (bzip2, LZMA, ...), not a corrupt one.
+    if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+      throw new ApiError('ARCHIVE_UNSUPPORTED', `The archive entry "${safeBaseName(name)}" is compressed with method ${entry.compressionMethod}; only stored and deflate entries are read.`);
+    }
     if (entry.uncompressedSize > limits.maxEntryBytes) throw over(`"${safeBaseName(name)}" is ${entry.uncompressedSize} bytes, more than ${limits.maxEntryBytes}`);
     // An entry of no compressed bytes counts as one byte: it cannot claim to expand without limit.
     const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);

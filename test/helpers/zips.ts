@@ -41,6 +41,8 @@ export interface CraftedEntry {
   data: Buffer;
   /** Deflated (fast, level 1) rather than stored. */
   deflate?: boolean;
+  /** Another compression method to declare (12: bzip2, 14: LZMA); the data is written as given. */
+  method?: number;
 }
 
 export interface CentralRecord {
@@ -60,9 +62,9 @@ export function craftZip(entries: CraftedEntry[], central?: CentralRecord[]): Bu
   const locals: Array<{ offset: number; method: number; crc: number; size: number; stored: Buffer }> = [];
   const out: Buffer[] = [];
   let offset = 0;
-  for (const { name, data, deflate } of entries) {
+  for (const { name, data, deflate, method } of entries) {
     const stored = deflate ? deflateRawSync(data, { level: 1 }) : data;
-    const local = { offset, method: deflate ? 8 : 0, crc: crc32(data), size: data.length, stored };
+    const local = { offset, method: method ?? (deflate ? 8 : 0), crc: crc32(data), size: data.length, stored };
     const nameBytes = Buffer.from(name);
     const head = Buffer.alloc(30);
     head.writeUInt32LE(0x04034b50, 0);

@@ -83,6 +83,13 @@ describe('hostile zips cost bounded memory and are refused from the central dire
     assert.deepEqual((json as { skipped: string[] }).skipped, names, 'the JSON answer names them all');
   });
 
+  test('an entry compressed with bzip2 or LZMA is 422 ARCHIVE_UNSUPPORTED naming it and its method (it was 400 "corrupt")', async () => {
+    for (const method of [12, 14]) {
+      const zip = craftZip([...photos.map(([name, data]) => ({ name, data })), { name: 'extra.png', data: Buffer.alloc(100, 1), method }]);
+      assert.match((await expectProblem(await post(zip), 422, 'ARCHIVE_UNSUPPORTED')).message, new RegExp(`"extra.png" is compressed with method ${method}`));
+    }
+  });
+
   test('bidi overrides and other invisible characters in entry names: gone from the names the backend gets', async () => {
     const zip = craftZip([
       { name: 'set/le\u202Eft.png', data: photos[0]![1] },
