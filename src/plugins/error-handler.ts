@@ -17,6 +17,8 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   // @fastify/multipart's, for a field named after an Object.prototype member (`__proto__`).
   FST_PROTO_VIOLATION: 'INVALID_MULTIPART',
+  // @fastify/multipart's, for a field sent as application/json that is not JSON (its status is 406).
+  FST_INVALID_JSON_FIELD_ERROR: 'INVALID_MULTIPART',
 };
 
 /** Words for framework errors, since theirs ("Request body is too large") say too little. */
@@ -24,6 +26,8 @@ function frameworkMessage(code: ErrorCode, err: FastifyError, request: FastifyRe
   switch (code) {
     case 'PAYLOAD_TOO_LARGE':
       return `The multipart body exceeds a limit: ${err.message}.`;
+    case 'INVALID_MULTIPART':
+      return err.code === 'FST_INVALID_JSON_FIELD_ERROR' ? 'A multipart field sent as application/json is not valid JSON.' : undefined;
     case 'UNSUPPORTED_MEDIA_TYPE': {
       const given = request.headers['content-type'];
       const accepted = Object.keys((request.routeOptions.schema?.body as { content?: object } | undefined)?.content ?? {});

@@ -133,6 +133,18 @@ describe('odd requests get the contract\'s answers', () => {
     assert.equal(other?.status, 200);
   });
 
+  test('a multipart field sent as application/json that is not JSON is INVALID_MULTIPART (it was a bare BAD_REQUEST)', async () => {
+    // A field (no filename) with a Content-Type: FormData cannot write one.
+    const body = Buffer.concat([
+      Buffer.from('--XX\r\nContent-Disposition: form-data; name="max_faces"\r\nContent-Type: application/json\r\n\r\n{not json\r\n'),
+      Buffer.from('--XX\r\nContent-Disposition: form-data; name="image"; filename="c.png"\r\nContent-Type: image/png\r\n\r\n'),
+      coffee,
+      Buffer.from('\r\n--XX--\r\n'),
+    ]);
+    const problem = await expectProblem(await keypoints({ headers: { 'content-type': 'multipart/form-data; boundary=XX' }, body }), 400, 'INVALID_MULTIPART');
+    assert.match(problem.message, /application\/json is not valid JSON/);
+  });
+
   test('a multipart image part past MAX_IMAGE_BYTES is refused by its name and the limit (busboy cut it short: "request file too large")', async () => {
     // Within the multipart body's limit (the image plus 64 KiB for the fields), past the image's.
     const form = new FormData();
