@@ -6,7 +6,7 @@ import { RawString } from './json-body.js';
 import { formParts, readPart, readPayloadPart } from './collect.js';
 import { busboyFileSize } from '../limits/body.js';
 import { inspectImage, type SizeRange } from './image.js';
-import { parseOptions, queryOptions, type OptionValues } from './options.js';
+import { FormOptions, parseOptions, queryOptions, type OptionValues } from './options.js';
 import { safeBaseName, uniqueName, unzip, type ZipFile, type ZipLimits } from './zip.js';
 
 export interface CaptureSet<O> {
@@ -121,7 +121,7 @@ function fromJson(request: FastifyRequest, body: Record<string, unknown>, limits
 }
 
 async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, query: Record<string, unknown>): Promise<Gathered> {
-  const text: Record<string, unknown> = { ...query };
+  const form = new FormOptions(query);
   const images: Array<{ name: string; data: () => Promise<Buffer> }> = [];
   const taken = new Set<string>();
   let archive: Buffer | undefined;
@@ -133,7 +133,7 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
       // An empty `archive` or `images` field is a file input left empty (Swagger UI sends the one
       // of the two it did not fill): nothing sent, not an unknown option.
       if (part.value === '' && (part.fieldname === 'archive' || part.fieldname === 'images')) continue;
-      text[part.fieldname] = part.value;
+      form.add(part.fieldname, part.value);
     } else if (part.fieldname === 'archive') {
       archive = await readPayloadPart(request, part, limits.archiveBytes, 'The "archive" part');
     } else if (part.fieldname === 'images') {
@@ -147,5 +147,5 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
   }
   if (archive && images.length > 0) throw new ApiError('INVALID_ARGUMENT', 'Send either an "archive" or "images" files, not both.');
   const zip = archive;
-  return { options: { text }, decode: () => (zip ? fromZip(zip, limits) : photos(images, limits.side)) };
+  return { options: { text: form.text }, decode: () => (zip ? fromZip(zip, limits) : photos(images, limits.side)) };
 }

@@ -6,7 +6,7 @@ import { busboyFileSize, contentLength, routeLimits } from '../limits/body.js';
 import { readBody, type ReadOptions } from './read-body.js';
 import { decodeBase64 } from './base64.js';
 import { RawString } from './json-body.js';
-import { parseOptions, queryOptions, type OptionValues } from './options.js';
+import { FormOptions, parseOptions, queryOptions, type OptionValues } from './options.js';
 
 /** One image and the options beside it, checked. */
 export interface CollectedImage<O> {
@@ -80,7 +80,7 @@ export const readPayloadPart = (request: FastifyRequest, part: MultipartFile, li
   readPart(request, part, { atMost: contentLength(request), limit, name, allocate: (n) => request.allocate(n) });
 
 async function collectMultipart(request: FastifyRequest, field: string, query: Record<string, unknown>): Promise<Gathered> {
-  const text: Record<string, unknown> = { ...query };
+  const form = new FormOptions(query);
   let image: Buffer | undefined;
   const limit = routeLimits(request).imageBytes;
   for await (const part of formParts(request, { limits: { fileSize: busboyFileSize(limit) } })) {
@@ -94,10 +94,10 @@ async function collectMultipart(request: FastifyRequest, field: string, query: R
     } else if (part.fieldname === field) {
       throw new ApiError('INVALID_ARGUMENT', `"${field}" must be a file part, not a text field.`);
     } else {
-      text[part.fieldname] = part.value;
+      form.add(part.fieldname, part.value);
     }
   }
   if (!image) throw new ApiError('MISSING_IMAGE', `The multipart body has no "${field}" file part.`, { errors: [{ field, message: 'is required' }] });
   const bytes = image;
-  return { image: async () => bytes, options: { text } };
+  return { image: async () => bytes, options: { text: form.text } };
 }

@@ -18,11 +18,31 @@ export interface OptionValues {
 export function queryOptions(query: unknown): Record<string, unknown> {
   const values = (query ?? {}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(values)) {
-    if (Array.isArray(value)) {
-      throw new ApiError('INVALID_ARGUMENT', `Query parameter ${quoted(key)} is given more than once.`, { errors: [{ field: key, message: 'is given more than once' }] });
-    }
+    if (Array.isArray(value)) throw givenTwice('Query parameter', key);
   }
   return values;
+}
+
+const givenTwice = (what: string, key: string) =>
+  new ApiError('INVALID_ARGUMENT', `${what} ${quoted(key)} is given more than once.`, { errors: [{ field: key, message: 'is given more than once' }] });
+
+/**
+ * The text options of a multipart form: its fields over the query's (a body value wins), each
+ * field once, as a query parameter must be.
+ */
+export class FormOptions {
+  readonly text: Record<string, unknown>;
+  private readonly given = new Set<string>();
+
+  constructor(query: Record<string, unknown>) {
+    this.text = { ...query };
+  }
+
+  add(name: string, value: unknown): void {
+    if (this.given.has(name)) throw givenTwice('Form field', name);
+    this.given.add(name);
+    this.text[name] = value;
+  }
 }
 
 /**

@@ -145,6 +145,20 @@ describe('odd requests get the contract\'s answers', () => {
     assert.match(problem.message, /application\/json is not valid JSON/);
   });
 
+  test('a multipart option field given twice is refused as a query parameter given twice is (the last one won)', async () => {
+    const form = new FormData();
+    form.append('max_faces', '1');
+    form.append('max_faces', '5');
+    form.set('image', new Blob([coffee]), 'coffee.png');
+    const problem = await expectProblem(await keypoints({ body: form }), 400, 'INVALID_ARGUMENT');
+    assert.equal(problem.message, 'Form field "max_faces" is given more than once.');
+    // A field still wins over a query parameter of its name.
+    const once = new FormData();
+    once.set('max_faces', '1');
+    once.set('image', new Blob([coffee]), 'coffee.png');
+    assert.equal((await fetch(`${gw.url}/v1/keypoints?max_faces=5`, { method: 'POST', body: once })).status, 200);
+  });
+
   test('a multipart image part past MAX_IMAGE_BYTES is refused by its name and the limit (busboy cut it short: "request file too large")', async () => {
     // Within the multipart body's limit (the image plus 64 KiB for the fields), past the image's.
     const form = new FormData();
