@@ -60,7 +60,8 @@ export async function collectCaptureSet<S extends z.ZodObject>(request: FastifyR
 }
 
 function checkImage(name: string, data: Buffer, side: SizeRange): void {
-  inspectImage(data, `image "${name}"`, side);
+  // The file's own name, quoted by the messages as a field's is ("IMG_1.HEIC" is a HEIC image).
+  inspectImage(data, name, side);
 }
 
 /** Whether an archive entry is a photo to keep: JPEG/PNG kept (and measured), other image formats refused by name, anything else skipped. */

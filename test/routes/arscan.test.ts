@@ -143,7 +143,7 @@ describe('POST /v1/arscan/models refuses bad capture sets before calling the bac
   });
   test('a HEIC photo in the set: 415 naming the file', async () => {
     const heic = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic')]);
-    await refused(await makeZip([...photos, ['IMG_0001.HEIC', heic]]), zipType, 415, 'UNSUPPORTED_IMAGE_FORMAT', /IMG_0001.HEIC.*HEIC/);
+    await refused(await makeZip([...photos, ['IMG_0001.HEIC', heic]]), zipType, 415, 'UNSUPPORTED_IMAGE_FORMAT', /^"IMG_0001\.HEIC" is a HEIC image; only JPEG and PNG are accepted\.$/);
   });
   test('a photo under 64 pixels: 422 naming the file', async () => refused(await makeZip([...photos, ['tiny.png', await flatPng(63, 80)]]), zipType, 422, 'IMAGE_DIMENSIONS_UNSUPPORTED', /tiny.png/));
   test('two images: 422', async () => refused(await makeZip(photos.slice(0, 2)), zipType, 422, 'NOT_ENOUGH_IMAGES', /2 usable images/));
