@@ -30,6 +30,10 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
  */
 export async function decodeBase64(value: string | RawString, field: string, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
   const slice = typeof value === 'string' ? (a: number, b: number) => value.slice(a, b) : (a: number, b: number) => value.bytes.toString('latin1', a, b);
+  // The character at a position, for a message: a string kept as bytes is UTF-8 (slice reads it
+  // as Latin-1, one character a byte); the characters before a bad one are all base64, so its
+  // byte position is its character position too.
+  const charAt = typeof value === 'string' ? (i: number) => String.fromCodePoint(value.codePointAt(i)!) : (i: number) => [...value.bytes.toString('utf8', i, i + 4)][0]!;
   const prefix = DATA_URI.exec(slice(0, 128));
   const offset = prefix ? prefix[0].length : 0;
   const length = value.length - offset;
@@ -49,7 +53,7 @@ export async function decodeBase64(value: string | RawString, field: string, all
     const last = at + STEP_CHARS >= length;
     const expected = (chars.length / 4) * 3 - (last ? pad : 0);
     if (out.write(chars, (at / 4) * 3, 'base64') !== expected || chars.includes('-') || chars.includes('_')) {
-      throw fail(firstBadCharacter(chars, last ? pad : 0, offset + at));
+      throw fail(firstBadCharacter(chars, last ? pad : 0, offset + at, charAt));
     }
   }
   // Non-canonical encodings ("QR==" for "A") decode to the same bytes as a different string.
@@ -57,11 +61,11 @@ export async function decodeBase64(value: string | RawString, field: string, all
   return out;
 }
 
-function firstBadCharacter(chars: string, pad: number, offset: number): string {
+function firstBadCharacter(chars: string, pad: number, offset: number, charAt: (i: number) => string): string {
   for (let i = 0; i < chars.length - pad; i++) {
     const c = chars.charCodeAt(i);
     if (c > 255 || ALPHABET[c] === 0) {
-      const shown = c === 61 ? '"=" before the end' : `character ${JSON.stringify(chars[i])}`;
+      const shown = c === 61 ? '"=" before the end' : `character ${JSON.stringify(charAt(offset + i))}`;
       return `${shown} at position ${offset + i} is not in the standard base64 alphabet`;
     }
   }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { decodeBase64 } from '../../src/input/base64.js';
 import { ApiError } from '../../src/errors.js';
+import { RawString } from '../../src/input/json-body.js';
 
 test('decodes what Buffer encodes, for every length and padding', async () => {
   for (let n = 1; n < 200; n++) {
@@ -42,5 +43,13 @@ test('refuses, with the position, whatever Buffer.from would decode leniently', 
       (err: unknown) => err instanceof ApiError && err.code === 'INVALID_BASE64' && err.message.startsWith('"image" is not valid base64'),
       JSON.stringify(bad),
     );
+  }
+});
+
+test('a non-ASCII character in a long string kept as bytes is named as itself (it was shown as "Ã", its first byte read as Latin-1)', async () => {
+  const good = randomBytes(3000).toString('base64');
+  // "é" is one character, and two bytes: in place of one character, or of two bytes.
+  for (const value of [good.slice(0, 2000) + 'é' + good.slice(2001), new RawString(Buffer.from(good.slice(0, 2000) + 'é' + good.slice(2002)))]) {
+    await assert.rejects(decodeBase64(value, 'image'), (err: unknown) => err instanceof ApiError && /character "é" at position 2000 is not in the standard base64 alphabet/.test(err.message));
   }
 });
