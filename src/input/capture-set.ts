@@ -129,7 +129,8 @@ async function fromMultipart(request: FastifyRequest, limits: CaptureLimits, que
   // busboy's per-file limit is the larger of the two; each part is then held to its own.
   const fileSize = busboyFileSize(Math.max(limits.archiveBytes, limits.zip.maxEntryBytes));
   // The parts are read as they come (the option fields may follow the files); nothing is decoded until the options are checked.
-  for await (const part of formParts(request, { limits: { files: limits.count.max + 1, fileSize } })) {
+  const tooMany = () => new ApiError('TOO_MANY_IMAGES', `The capture set has more than ${limits.count.max} images; at most ${limits.count.max} are accepted.`);
+  for await (const part of formParts(request, { limits: { files: limits.count.max + 1, fileSize } }, tooMany)) {
     if (part.type === 'field') {
       // An empty `archive` or `images` field is a file input left empty (Swagger UI sends the one
       // of the two it did not fill): nothing sent, not an unknown option.

@@ -47,12 +47,18 @@ async function gather(request: FastifyRequest, field: string, query: Record<stri
   return { image: () => decodeBase64(value, field, (n) => request.allocate(n)), options: { text: query, json } };
 }
 
-/** A multipart request's parts; waiting for the next one is bounded by the request's body guard. */
-export async function* formParts(request: FastifyRequest, options?: Parameters<FastifyRequest['parts']>[0]): AsyncGenerator<Multipart> {
+/**
+ * A multipart request's parts; waiting for the next one is bounded by the request's body guard.
+ * One file part more than the route takes is `tooManyFiles` (what the route says of it), not
+ * @fastify/multipart's 413 "reach files limit": a form's shape, not its size.
+ */
+export async function* formParts(request: FastifyRequest, options: Parameters<FastifyRequest['parts']>[0], tooManyFiles: () => ApiError): AsyncGenerator<Multipart> {
   const parts = request.parts(options)[Symbol.asyncIterator]();
   const guard = request.bodyGuard;
   for (;;) {
-    const next = await (guard ? guard.waitFor(parts.next()) : parts.next());
+    const next = await (guard ? guard.waitFor(parts.next()) : parts.next()).catch((err: unknown) => {
+      throw (err as { code?: string }).code === 'FST_FILES_LIMIT' ? tooManyFiles() : err;
+    });
     if (next.done) return;
     yield next.value;
   }
@@ -83,7 +89,8 @@ async function collectMultipart(request: FastifyRequest, field: string, query: R
   const form = new FormOptions(query);
   let image: Buffer | undefined;
   const limit = routeLimits(request).imageBytes;
-  for await (const part of formParts(request, { limits: { fileSize: busboyFileSize(limit) } })) {
+  const oneFile = () => new ApiError('INVALID_ARGUMENT', `Send one file part, "${field}"; this form has more.`);
+  for await (const part of formParts(request, { limits: { fileSize: busboyFileSize(limit) } }, oneFile)) {
     if (part.type === 'file') {
       if (part.fieldname !== field) {
         // Drain it: an unread file part would stall the form.

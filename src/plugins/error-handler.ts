@@ -90,6 +90,10 @@ function drainThenClose(request: FastifyRequest, reply: FastifyReply): void {
   const connection = req.headers.connection ?? '';
   const clientCloses = /\bclose\b/i.test(connection) || (req.httpVersion === '1.0' && !/\bkeep-alive\b/i.test(connection));
   const timer = setTimeout(() => req.socket.destroy(), request.server.bodyDrainMs).unref();
+  // A form given up mid-way is still piped into its parser, which waits for a reader of the part
+  // it holds and so holds the body back: the drain would never end, and the next request on
+  // the connection was never read (it reset after BODY_DRAIN_MS).
+  req.unpipe();
   req.on('data', () => {});
   req.once('end', () => {
     clearTimeout(timer);

@@ -119,7 +119,7 @@ describe('odd requests get the contract\'s answers', () => {
     assert.equal((await big.answer)?.status, 413, 'the 413 is the first answer, not a 100 Continue');
     assert.ok((await Promise.race([big.closed, sleep(5000).then(() => undefined)])) !== undefined, 'closed: the body it held back will not come');
     // Accepted: 100 Continue, then the body, then the answer.
-    const socket = net.connect(gw.port, '127.0.0.1');
+    const socket = net.connect(gw.port, '127.0.0.1').on('error', () => {});
     let received = '';
     socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
     socket.write(`POST /v1/keypoints HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${coffee.length}\r\nExpect: 100-continue\r\n\r\n`);
@@ -157,6 +157,32 @@ describe('odd requests get the contract\'s answers', () => {
     once.set('max_faces', '1');
     once.set('image', new Blob([coffee]), 'coffee.png');
     assert.equal((await fetch(`${gw.url}/v1/keypoints?max_faces=5`, { method: 'POST', body: once })).status, 200);
+  });
+
+  test('two file parts to a one-image route are 400 INVALID_ARGUMENT (they were 413 PAYLOAD_TOO_LARGE "reach files limit")', async () => {
+    const form = new FormData();
+    form.append('image', new Blob([coffee]), 'a.png');
+    form.append('image', new Blob([coffee]), 'b.png');
+    const problem = await expectProblem(await keypoints({ body: form }), 400, 'INVALID_ARGUMENT');
+    assert.equal(problem.message, 'Send one file part, "image"; this form has more.');
+  });
+
+  test('a form refused mid-way, its file part unread, leaves its connection usable: the next request on it is answered (it reset after BODY_DRAIN_MS)', async () => {
+    const body = Buffer.concat([
+      Buffer.from('--XX\r\nContent-Disposition: form-data; name="max_faces"\r\n\r\n1\r\n--XX\r\nContent-Disposition: form-data; name="max_faces"\r\n\r\n2\r\n'),
+      Buffer.from('--XX\r\nContent-Disposition: form-data; name="image"; filename="c.png"\r\nContent-Type: image/png\r\n\r\n'),
+      Buffer.alloc(300_000, 'A'),
+      Buffer.from('\r\n--XX--\r\n'),
+    ]);
+    const socket = net.connect(gw.port, '127.0.0.1').on('error', () => {});
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    socket.write(`POST /v1/keypoints HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => (received.match(/HTTP\/1\.1 \d{3} /g) ?? []).length === 2, 'both answers', 10_000);
+    socket.destroy();
+    assert.deepEqual(received.match(/HTTP\/1\.1 \d{3}/g), ['HTTP/1.1 400', 'HTTP/1.1 200']);
   });
 
   test('a multipart image part past MAX_IMAGE_BYTES is refused by its name and the limit (busboy cut it short: "request file too large")', async () => {
