@@ -97,12 +97,13 @@ export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
         return !this.bodyInvited && !this.raw.complete && this.raw.httpVersion === '1.1' && /(?:^|\W)100-continue(?:$|\W)/i.test(this.headers.expect ?? '');
       },
     });
-    app.addHook('preParsing', async (request, reply, payload) => {
+    // A callback hook, not an async one: it runs for every request and almost never acts.
+    app.addHook('preParsing', (request, reply, payload, done) => {
       if (request.awaitsInvitation) {
         reply.raw.writeContinue();
         request.bodyInvited = true;
       }
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'body-parsers', dependencies: ['body-guard'] },
