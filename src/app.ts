@@ -109,7 +109,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     frameworkErrors: routerError,
   });
   // `Expect: 100-continue` is answered when the body is about to be read (body-parsers.ts), not
-  // by Node on arrival: a body refused from its headers (413, 401, 429, 415) is never invited.
+  // by Node on arrival: a body refused from its headers (404, 405, 415, 413, 401, 429) is never invited.
   // Other expectations are ignored (RFC 9110 allows it) rather than given Node's bare 417.
   for (const event of ['checkContinue', 'checkExpectation']) app.server.on(event, (req, res) => app.server.emit('request', req, res));
   // CONNECT is not for an origin server; without a listener Node drops the connection unanswered.

@@ -45,7 +45,7 @@ export function watchRedis(redis: Redis, log: FastifyBaseLogger, { use, whileDow
   };
   redis.on('ready', () => change(true));
   redis.on('error', (err: Error) => change(false, err));
-  redis.on('end', () => change(false));
+  // Not 'end': no retry strategy here gives up, so it only follows the gateway's own close.
 }
 
 /**

@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import { launchReferenceBackend, ReferenceBackendsMissing, type LaunchedBackend } from './reference-backends.js';
-import { runPrimary, STOP_SIGNALS } from './cluster/primary.js';
+import { CONFIG_EXIT_CODE, runPrimary, STOP_SIGNALS } from './cluster/primary.js';
 import { ConfigError, loadConfig, loadKeys } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { KeyRing } from './partners/api-keys.js';
@@ -73,7 +73,7 @@ if (cluster.isPrimary && config.workers > 1) {
     console.error(err.message);
     await tracing?.shutdown();
     stopReferences();
-    process.exit(1);
+    process.exit(cluster.isWorker ? CONFIG_EXIT_CODE : 1);
   });
   // Drain: readiness 503 and no more keep-alive for DRAIN_DELAY_MS, then stop listening and let
   // in-flight requests finish; past DRAIN_DELAY_MS + DRAIN_TIMEOUT_MS the process exits anyway.

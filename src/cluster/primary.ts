@@ -14,12 +14,20 @@ export interface PrimaryOptions {
   stopped(): Promise<void> | void;
 }
 
+/**
+ * A worker's exit code for a configuration it cannot start with (a Redis that may evict jobs):
+ * sysexits' EX_CONFIG. Another worker would fail the same way, so the primary stops instead of
+ * starting one a second for ever.
+ */
+export const CONFIG_EXIT_CODE = 78;
+
 /** Signals that stop the gateway; the workers ignore them and wait for the primary's SIGTERM. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export function runPrimary({ workers, env, log, stopped }: PrimaryOptions): void {
   serveClusterMetrics();
   let stopping = false;
+  let exitCode = 0;
   let alive = 0;
   const fork = () => {
     alive++;
@@ -28,20 +36,29 @@ export function runPrimary({ workers, env, log, stopped }: PrimaryOptions): void
   cluster.on('exit', (worker, code, signal) => {
     alive--;
     if (stopping) {
-      if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(0));
+      if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(exitCode));
+      return;
+    }
+    if (code === CONFIG_EXIT_CODE) {
+      log.error({ pid: worker.process.pid, code }, 'a gateway worker cannot start with this configuration (its line above says why); stopping');
+      stop(1);
       return;
     }
     log.error({ pid: worker.process.pid, code, signal }, 'a gateway worker exited; starting another');
     // After a second, so that a worker that fails at start is not forked in a tight loop.
     setTimeout(() => stopping || fork(), 1000);
   });
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(exitCode));
+  };
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal, workers: alive }, 'draining every worker');
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-      if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(0));
+      if (!stopping) log.info({ signal, workers: alive }, 'draining every worker');
+      stop(0);
     });
   }
   log.info({ workers }, 'starting gateway workers');

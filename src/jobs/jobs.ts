@@ -73,8 +73,9 @@ export class Jobs {
     await this.store.save(job);
     await this.queue.enqueue(job);
     // Read again: a queue with room starts the job as it is enqueued, and the record above
-    // would answer "queued" with no place in the queue for a job already running.
-    return (await this.store.get(job.id)) ?? job;
+    // would answer "queued" with no place in the queue for a job already running. The job is
+    // accepted either way: a store that fails this read does not make its answer an error.
+    return (await this.store.get(job.id).catch(() => undefined)) ?? job;
   }
 
   /** The partner's job; another partner's is as unknown as one that never existed. */

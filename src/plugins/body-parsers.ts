@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseJsonBody, shapeOf, type JsonShape } from '../input/json-body.js';
 import { resolveRef } from '../schemas/json-schema.js';
@@ -46,6 +46,15 @@ declare module 'fastify' {
  */
 const POOL = { minBytes: 64 * 1024, maxIdleBytes: 256 * 1024 * 1024, idleMs: 30_000 };
 
+/** Raw bodies (any `image/*`, so a HEIC upload is told what it is), each with the parser below. */
+const RAW_TYPES: Array<string | RegExp> = [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip'];
+
+/** Whether a body of this Content-Type is read at all: JSON, multipart (@fastify/multipart's parser) or raw. */
+function isParsed(contentType: string | undefined): boolean {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || type === 'multipart/form-data' || RAW_TYPES.some((t) => (typeof t === 'string' ? t === type : t.test(type)));
+}
+
 /**
  * The body forms of the contract, each with its own size limit: JSON, raw images (any
  * `image/*`, so a HEIC or GIF upload is told what it is rather than "unsupported media type"),
@@ -75,7 +84,7 @@ export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
         .then((body) => parseJsonBody(body, { ...JSON_BODY, shape: jsonShape(request) }))
         .then((json) => done(null, json), done);
     });
-    for (const type of [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip']) {
+    for (const type of RAW_TYPES) {
       app.addContentTypeParser(type, (request, payload, done) => {
         readBody(payload, { exact: contentLength(request), limit: routeLimits(request).imageBytes, allocate: (n) => request.allocate(n), meter: request.bodyGuard }).then(
           (body) => done(null, body),
@@ -97,14 +106,17 @@ export default fp<{ limits: BodyLimits; maxInflightBytes: number }>(
         return !this.bodyInvited && !this.raw.complete && this.raw.httpVersion === '1.1' && /(?:^|\W)100-continue(?:$|\W)/i.test(this.headers.expect ?? '');
       },
     });
-    // A callback hook, not an async one: it runs for every request and almost never acts.
+    // A callback hook, not an async one: it runs for every request and almost never acts. A
+    // body that would not be read (no route, no parser for its type) is refused uninvited, with
+    // the answer reading it would have led to.
     app.addHook('preParsing', (request, reply, payload, done) => {
-      if (request.awaitsInvitation) {
-        reply.raw.writeContinue();
-        request.bodyInvited = true;
-      }
+      if (!request.awaitsInvitation) return done(null, payload);
+      if (request.is404) return done(app.routeMissing(request));
+      if (!isParsed(request.headers['content-type'])) return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']));
+      reply.raw.writeContinue();
+      request.bodyInvited = true;
       done(null, payload);
     });
   },
-  { name: 'body-parsers', dependencies: ['body-guard'] },
+  { name: 'body-parsers', dependencies: ['body-guard', 'error-handler'] },
 );

@@ -115,9 +115,17 @@ describe('odd requests get the contract\'s answers', () => {
   });
 
   test('Expect: 100-continue: a body refused from its headers is never invited (Node sent 100 Continue first), an accepted one is', async () => {
-    const big = new RawRequest(gw.port, 'POST /v1/keypoints HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n');
-    assert.equal((await big.answer)?.status, 413, 'the 413 is the first answer, not a 100 Continue');
-    assert.ok((await Promise.race([big.closed, sleep(5000).then(() => undefined)])) !== undefined, 'closed: the body it held back will not come');
+    for (const [head, status] of [
+      ['POST /v1/keypoints HTTP/1.1\r\nContent-Type: image/png\r\nContent-Length: 99999999', 413],
+      ['POST /v1/keypoints HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 5000', 415],
+      ['POST /v1/keypoints HTTP/1.1\r\nContent-Length: 5000', 415],
+      ['POST /v1/nope HTTP/1.1\r\nContent-Type: image/png\r\nContent-Length: 5000', 404],
+      ['PUT /v1/keypoints HTTP/1.1\r\nContent-Type: image/png\r\nContent-Length: 5000', 405],
+    ] as const) {
+      const refused = new RawRequest(gw.port, `${head}\r\nHost: x\r\nExpect: 100-continue\r\n\r\n`);
+      assert.equal((await refused.answer)?.status, status, `${head}: the ${status} is the first answer, not a 100 Continue`);
+      assert.ok((await Promise.race([refused.closed, sleep(5000).then(() => undefined)])) !== undefined, `${head}: closed, the body it held back will not come`);
+    }
     // Accepted: 100 Continue, then the body, then the answer.
     const socket = net.connect(gw.port, '127.0.0.1').on('error', () => {});
     let received = '';

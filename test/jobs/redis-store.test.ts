@@ -101,6 +101,14 @@ describe('jobs on Redis, shared by replicas', { skip: NO_REDIS }, () => {
       assert.match(started, /exited with code 1 before listening/);
       assert.match(started, /^invalid configuration: REDIS_URL: Redis has maxmemory-policy allkeys-lru; jobs need noeviction \(an evicted key would be a job lost\)$/m);
       assert.doesNotMatch(started, /^\s+at /m, 'a stack trace');
+      // With WORKERS, every worker would fail the same way: the primary stops (it started another every second, for ever).
+      const workers = await startServerProcess({ ...env, REDIS_URL: evicting.url, WORKERS: '2' }).then(
+        (server) => (servers.push(server), 'listening'),
+        (err: Error) => err.message,
+      );
+      assert.match(workers, /exited with code 1 before listening/);
+      assert.match(workers, /^invalid configuration: REDIS_URL: Redis has maxmemory-policy allkeys-lru/m);
+      assert.doesNotMatch(workers, /starting another/);
     } finally {
       admin.disconnect();
       await evicting.stop();
