@@ -12,7 +12,9 @@ interface Dicer {
 }
 
 const LAST_PART = Symbol('the part being parsed');
-const Dicer = createRequire(import.meta.url)('@fastify/busboy/deps/dicer/lib/Dicer.js') as { prototype: Dicer };
+// The copy @fastify/multipart itself loads, wherever npm put it.
+const fromMultipart = createRequire(createRequire(import.meta.url).resolve('@fastify/multipart'));
+const Dicer = fromMultipart('@fastify/busboy/deps/dicer/lib/Dicer.js') as { prototype: Dicer };
 
 /*
  * A fix for @fastify/busboy 3.2.6 (the latest release), the multipart parser under
