@@ -176,15 +176,17 @@ export class Connection {
     };
     (this.codec[`recv_${call.method}`] as (i: unknown, m: number, s: number) => void).call(this.codec, input, mtype, rseqid);
     if (!outcome) throw new RpcError('protocol', 'the reply could not be decoded', true);
+    // Not kept as the cause: its text would reach the log whole. An exception may carry no text
+    // at all (or a field of another type): its message is then undefined.
+    const raised = outcome.err === null || outcome.err === undefined ? undefined : outcome.err instanceof Error ? outcome.err.message : outcome.err;
+    const failure = outcome.err === null || outcome.err === undefined ? undefined : new RpcError('application', 'the backend raised an exception', true, { said: backendText(String(raised ?? '')) });
+    // Settled last, once nothing can throw: a throw after the call is taken off the connection
+    // left it neither answered nor failable (it hung past its deadline, and a recovery probe
+    // with it: the instance stayed shut for good).
     clearTimeout(call.timer);
     this.current = undefined;
-    if (outcome.err === null || outcome.err === undefined) {
-      call.resolve(outcome.result);
-    } else {
-      // Not kept as the cause: its text would reach the log whole.
-      const message = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
-      call.reject(new RpcError('application', 'the backend raised an exception', true, { said: backendText(message) }));
-    }
+    if (failure) call.reject(failure);
+    else call.resolve(outcome.result);
     // Answered before it read the whole request: the rest is still queued on this socket and
     // would go ahead of the next call (or be read as its start). The connection is done.
     if (this.socket.writableLength > 0) this.destroy();

@@ -158,6 +158,18 @@ const replyTail = binary((out) => {
   out.writeMessageEnd();
 });
 
+/** A framed EXCEPTION reply to `method` #`seqid` whose TApplicationException struct is empty: no message, no type. */
+export function emptyExceptionFrame(method: string, seqid: number): Buffer {
+  const message = binary((out) => {
+    out.writeMessageBegin(method, thrift.Thrift.MessageType.EXCEPTION, seqid);
+    out.writeStructBegin('TApplicationException');
+    out.writeFieldStop();
+    out.writeStructEnd();
+    out.writeMessageEnd();
+  });
+  return Buffer.concat([frameHeader(message.length), message]);
+}
+
 /**
  * A whole framed binary reply, as a generated server writes it, naming any `method` (the test
  * decides: a wrong one, a huge one) with `response` as its result.

@@ -7,7 +7,7 @@ import base from '../../gen/thrift/base_types.js';
 import image3d from '../../gen/thrift/image3d_types.js';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import { measure } from '../helpers/bounds.js';
-import { callOf, fakeArscan, fakeImage3d, fakeKeypoint, floodOfLandmarks, ok, rawBackend, replyFrame, type RawBackend } from '../helpers/fake-backends.js';
+import { callOf, emptyExceptionFrame, fakeArscan, fakeImage3d, fakeKeypoint, floodOfLandmarks, ok, rawBackend, replyFrame, type RawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
 import { expectProblem, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
 import { makeZip } from '../helpers/zips.js';
@@ -227,6 +227,16 @@ describe('nothing a backend sends reaches a partner; in the log it is cut to ~1 
     assert.doesNotMatch(text, /forged|\\u001b|\\r/);
     const lines = boundedLogs(gw, body.logid);
     assert.ok(lines.some((l) => l.includes('\\\\u001b[31mDetect\\\\u000d\\\\u000a')));
+    be.behave();
+    await servedAfter(gw);
+  });
+
+  test('an exception with no message at all: 502 BACKEND_ERROR at once (the call hung past its deadline, and as a recovery probe shut its instance for good)', async () => {
+    const be = await turncoat((socket, frame) => socket.write(emptyExceptionFrame('Detect', callOf(frame).seqid)));
+    const gw = await gatewayFor({ KEYPOINT_BACKENDS: be.address, KEYPOINT_TIMEOUT_MS: '60000' });
+    // Well before the 60 s deadline: the old code never answered it at all.
+    const res = await fetch(`${gw.url}/v1/keypoints`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: coffee, signal: AbortSignal.timeout(30_000) });
+    await expectProblem(res, 502, 'BACKEND_ERROR');
     be.behave();
     await servedAfter(gw);
   });
