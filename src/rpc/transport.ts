@@ -205,8 +205,10 @@ class FramedReader implements MessageReader {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (this.buffered >= 4) {
-      const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      const size = head.readInt32BE(0);
+      // A header split across chunks is joined once: joining on every chunk that followed copied
+      // all that had arrived each time, quadratic in a frame that began with 1 to 3 bytes.
+      if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+      const size = this.chunks[0]!.readInt32BE(0);
       if (size < 0 || size > this.cap.bytes) {
         throw new RpcError('protocol', `the backend announced a frame of ${size} bytes, beyond the ${this.cap.bytes}-byte cap (${this.cap.setting})`, true);
       }

@@ -59,7 +59,6 @@ const TESTED_THROUGH: Record<string, string> = {
   'src/rpc/reply-checks.ts': 'test/hostile/backends.test.ts (replies checked against the IDL)',
   'src/rpc/rpc-client.ts': 'test/rpc/*, through test/helpers/rpc.ts',
   'src/rpc/rpc-error.ts': 'test/rpc-to-http.test.ts (every RpcError kind)',
-  'src/rpc/transport.ts': 'test/routes/keypoints/faults.test.ts (wire settings, frames, mismatched transports)',
   'src/services/arscan.ts': 'test/services/index.test.ts (the list) and test/routes/arscan.test.ts (its limits, client and route)',
   'src/services/descriptor.ts': 'test/services/index.test.ts (every descriptor it made)',
   'src/services/image3d.ts': 'test/services/index.test.ts (the list) and test/routes/image3d.test.ts (its limits, camera motions, client and route)',
