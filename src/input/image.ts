@@ -69,6 +69,15 @@ function jpegSize(b: Buffer): { width: number; height: number } | undefined {
   return undefined;
 }
 
+const formatOf = (bytes: Buffer): ImageFormat | undefined =>
+  startsWith(bytes, [0xff, 0xd8, 0xff]) ? 'jpeg' : startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) ? 'png' : undefined;
+
+/** The dimensions a JPEG or PNG's header declares (before any EXIF rotation); undefined for anything else. */
+export function headerSize(bytes: Buffer): { width: number; height: number } | undefined {
+  const format = formatOf(bytes);
+  return format === 'jpeg' ? jpegSize(bytes) : format === 'png' ? pngSize(bytes) : undefined;
+}
+
 /**
  * What the bytes are, by their magic numbers (never the client's word), and their dimensions
  * from the header alone. Refuses what a backend could not use: 415 for other formats, 400 for
@@ -76,15 +85,8 @@ function jpegSize(b: Buffer): { width: number; height: number } | undefined {
  */
 export function inspectImage(bytes: Buffer, field: string, range: SizeRange): ImageInfo {
   if (bytes.length === 0) throw new ApiError('MISSING_IMAGE', `"${field}" is empty.`);
-  let format: ImageFormat;
-  let size: { width: number; height: number } | undefined;
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) {
-    format = 'jpeg';
-    size = jpegSize(bytes);
-  } else if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) {
-    format = 'png';
-    size = pngSize(bytes);
-  } else {
+  const format = formatOf(bytes);
+  if (!format) {
     const named = unsupportedFormat(bytes);
     throw new ApiError(
       'UNSUPPORTED_IMAGE_FORMAT',
@@ -93,6 +95,7 @@ export function inspectImage(bytes: Buffer, field: string, range: SizeRange): Im
         : `"${field}" is not a JPEG or PNG image (its first bytes match no known image format).`,
     );
   }
+  const size = format === 'jpeg' ? jpegSize(bytes) : pngSize(bytes);
   if (!size || size.width === 0 || size.height === 0) {
     throw new ApiError('INVALID_IMAGE', `"${field}" looks like a ${format.toUpperCase()} but its header is truncated or corrupt.`);
   }

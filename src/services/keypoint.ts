@@ -1,6 +1,7 @@
 import KeypointService from '../../gen/thrift/KeypointService.js';
 import keypoint from '../../gen/thrift/keypoint_types.js';
 import type { GeneratedClientClass } from '../rpc/connection.js';
+import { headerSize } from '../input/image.js';
 import { nearImage, within } from '../rpc/reply-checks.js';
 import { defineService, method } from './descriptor.js';
 
@@ -52,8 +53,18 @@ export const keypointService = defineService({
         for (const [field, side] of [['image_width', response.image_width], ['image_height', response.image_height]] as const) {
           if (side != null && !within(side, min, max)) return `${field} ${side} is outside ${min}..${max}`;
         }
+        // The photo's own size, from its header (the route checked it before the call): the
+        // backend may report it turned a quarter (EXIF orientation), never another size, and
+        // its landmarks lie within it. A backend that claimed 4096x4096 for a 512x512 photo was
+        // believed, its landmarks with it.
+        const photo = headerSize(request.image);
+        const width = response.image_width ?? photo?.width ?? max;
+        const height = response.image_height ?? photo?.height ?? max;
+        if (photo && !(width === photo.width && height === photo.height) && !(width === photo.height && height === photo.width)) {
+          return `the image is ${width}x${height}, not the photo's ${photo.width}x${photo.height} (nor turned a quarter)`;
+        }
         for (const [i, face] of faces.entries()) {
-          const broken = checkFace(face, i + 1, response.image_width ?? max, response.image_height ?? max);
+          const broken = checkFace(face, i + 1, width, height);
           if (broken) return broken;
         }
         return undefined;

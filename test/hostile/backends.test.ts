@@ -9,7 +9,8 @@ import keypoint from '../../gen/thrift/keypoint_types.js';
 import { measure } from '../helpers/bounds.js';
 import { callOf, emptyExceptionFrame, fakeArscan, fakeImage3d, fakeKeypoint, floodOfLandmarks, ok, rawBackend, replyFrame, type RawBackend } from '../helpers/fake-backends.js';
 import { fixture } from '../helpers/fixtures.js';
-import { expectProblem, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
+import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
+import { expectAnswer, expectProblem, startGateway, type Problem, type TestGateway } from '../helpers/gateway.js';
 import { makeZip } from '../helpers/zips.js';
 
 // Issue 11, rows 5 to 9: a backend that is broken, or hostile, costs the gateway bounded
@@ -86,6 +87,8 @@ describe('replies are checked against the IDL before anything reaches the partne
     ['105 landmarks', ok({ faces: [face({}, 105)] }), /face 1 has 105 landmarks, not 106/],
     ['two faces when one was asked for', ok({ faces: [face(), face()] }), /2 faces for a request of at most 1/],
     ['a yaw of 720 degrees', ok({ faces: [face({ yaw: 720, pitch: 0, roll: 0 })] }), /face 1 has yaw 720, outside -180..180 degrees/],
+    // The photo (coffee.png) is 600x400; a size it is not was forwarded, landmarks and all.
+    ['a size the photo is not', ok({ image_width: 4096, image_height: 4096 }), /the image is 4096x4096, not the photo's 600x400 \(nor turned a quarter\)/],
   ] as const) {
     test(`keypoints: ${what} is a 502 BACKEND_PROTOCOL_ERROR saying so, and a warn line`, async () => {
       let next: keypoint.DetectResponse = reply;
@@ -95,7 +98,7 @@ describe('replies are checked against the IDL before anything reaches the partne
       assert.match(body.message, /^The keypoint backend call failed: the reply breaks what the IDL promises: /);
       assert.match(body.message, diagnosis);
       assert.match(warned(gw, body.logid), diagnosis);
-      next = ok({ faces: [face()], image_width: 640, image_height: 480 });
+      next = ok({ faces: [face()], image_width: 600, image_height: 400 });
       await servedAfter(gw);
     });
   }
@@ -112,10 +115,17 @@ describe('replies are checked against the IDL before anything reaches the partne
       const gw = await gatewayFor({ KEYPOINT_BACKENDS: be.address, KEYPOINT_MAX_REPLY_BYTES: String(4 * MiB) });
       const body = await expectProblem(await postKeypoints(gw), 502, 'BACKEND_PROTOCOL_ERROR');
       assert.match(warned(gw, body.logid), new RegExp(`a (list|map) of ${count} elements, more than any message of the IDL holds \\(10000\\)`));
-      next = ok({ faces: [face()], image_width: 640, image_height: 480 });
+      next = ok({ faces: [face()], image_width: 600, image_height: 400 });
       await servedAfter(gw);
     });
   }
+
+  test('keypoints: the photo reported turned a quarter (EXIF orientation) is its size too', async () => {
+    const be = closing(await fakeKeypoint(() => ok({ faces: [face()], image_width: 400, image_height: 600 })));
+    const gw = await gatewayFor({ KEYPOINT_BACKENDS: be.address });
+    const answer = await expectAnswer(await postKeypoints(gw), KeypointsAnswer);
+    assert.deepEqual(answer.image, { width: 400, height: 600 });
+  });
 
   test('a reply without the BaseResp the IDL requires: 502 saying so', async () => {
     // The generated structs refuse to be built without it, so this one is written by hand: an empty DetectResponse.

@@ -2,19 +2,21 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { fakeKeypoint, ok } from '../helpers/fake-backends.js';
-import { fixture } from '../helpers/fixtures.js';
+import { flatPng } from '../helpers/fixtures.js';
 import { Readiness } from '../../src/schemas/health.js';
 import { KeypointsAnswer } from '../../src/schemas/keypoints.js';
 import { answerOrProblem, expectAnswer, startGateway } from '../helpers/gateway.js';
 
+/** Photos of as many sizes: each request's answer names its own (16 in flight at most). */
+const SIZES = 200;
 const DOCUMENTED = new Set(['BACKEND_CONNECTION_LOST', 'BACKEND_UNAVAILABLE', 'BACKEND_TIMEOUT']);
 
 test('one of two instances killed during a load run: every answer is its own 200 or a documented error', async (t) => {
   // Each backend echoes the number in the log id, so a misrouted answer would show.
   const echo = async (req: { Base?: { LogID?: string } }) => {
     await sleep(5 + Math.random() * 15);
-    // Within the IDL's 32..4096 pixels, which replies are checked against.
-    const width = 32 + (Number(/^r-(\d+)$/.exec(req.Base?.LogID ?? '')![1]) % 4000);
+    // The size of the photo request n sent (replies are checked against it).
+    const width = 32 + (Number(/^r-(\d+)$/.exec(req.Base?.LogID ?? '')![1]) % SIZES);
     return ok({ image_width: width, image_height: width });
   };
   const a = await fakeKeypoint(echo);
@@ -22,7 +24,7 @@ test('one of two instances killed during a load run: every answer is its own 200
   t.after(() => b.close());
   const gw = await startGateway({ KEYPOINT_BACKENDS: `${a.address},${b.address}`, KEYPOINT_TIMEOUT_MS: '2000' });
   t.after(() => gw.close());
-  const coffee = fixture('coffee.png');
+  const photos = await Promise.all(Array.from({ length: SIZES }, (_, i) => flatPng(32 + i, 32 + i)));
 
   let next = 0;
   const outcomes: Array<{ n: number; status: number; width?: number; code?: string; after: boolean }> = [];
@@ -36,7 +38,7 @@ test('one of two instances killed during a load run: every answer is its own 200
       const res = await fetch(`${gw.url}/v1/keypoints`, {
         method: 'POST',
         headers: { 'content-type': 'image/png', 'x-tt-logid': `r-${n}` },
-        body: coffee,
+        body: photos[n % SIZES],
       });
       const { status, answer, problem } = await answerOrProblem(res, KeypointsAnswer);
       outcomes.push({ n, status, width: answer?.image.width, code: problem?.code, after: killed });
@@ -49,7 +51,7 @@ test('one of two instances killed during a load run: every answer is its own 200
   await load;
 
   for (const o of outcomes) {
-    if (o.status === 200) assert.equal(o.width, 32 + (o.n % 4000), `request ${o.n} got another request's answer`);
+    if (o.status === 200) assert.equal(o.width, 32 + (o.n % SIZES), `request ${o.n} got another request's answer`);
     else assert.ok(DOCUMENTED.has(o.code!), `request ${o.n}: ${o.status} ${o.code}`);
   }
   const failed = outcomes.filter((o) => o.status !== 200);

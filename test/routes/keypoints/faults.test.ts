@@ -4,17 +4,17 @@ import { after, describe, test } from 'node:test';
 import thrift from 'thrift';
 import keypoint from '../../../gen/thrift/keypoint_types.js';
 import { closedPort, fakeKeypoint, ok, rawBackend, status, type FakeKeypoint, type RawBackend } from '../../helpers/fake-backends.js';
-import { fixture } from '../../helpers/fixtures.js';
+import { fixture, flatPng } from '../../helpers/fixtures.js';
 import { KeypointsAnswer } from '../../../src/schemas/keypoints.js';
 import { answerOrProblem, expectAnswer, expectProblem, startGateway, type TestGateway } from '../../helpers/gateway.js';
 
 const coffee = fixture('coffee.png');
 
-function post(gw: TestGateway, logid?: string): Promise<Response> {
+function post(gw: TestGateway, logid?: string, photo = coffee): Promise<Response> {
   return fetch(`${gw.url}/v1/keypoints`, {
     method: 'POST',
     headers: { 'content-type': 'image/png', ...(logid ? { 'x-tt-logid': logid } : {}) },
-    body: coffee,
+    body: photo,
   });
 }
 
@@ -57,7 +57,8 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
   });
 
   test('after timed-out calls, every answer still belongs to its own request', async () => {
-    // The backend echoes a number taken from the log id, after a delay also taken from it.
+    // The backend echoes a number taken from the log id as the image's size, after a delay also
+    // taken from it; each request sends a photo of that size (replies are checked against it).
     const be = await fake(async (req) => {
       const [, n, delay] = /^echo-(\d+)-(\d+)$/.exec(req.Base?.LogID ?? '')!;
       await sleep(Number(delay));
@@ -67,7 +68,7 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
     const gw = await gatewayFor(be.address, { KEYPOINT_MAX_CONNECTIONS: '1', KEYPOINT_TIMEOUT_MS: '300' });
     const first = await post(gw, 'echo-1-600');
     await expectProblem(first, 504, 'BACKEND_TIMEOUT');
-    const second = await post(gw, 'echo-42-0');
+    const second = await post(gw, 'echo-42-0', await flatPng(42, 42));
     assert.equal((await expectAnswer(second, KeypointsAnswer)).image.width, 42);
 
     // Eight timeouts would eject the only instance (RPC_EJECT_AFTER_FAILURES, 3 by default), and
@@ -76,7 +77,7 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
     const results = await Promise.all(
       Array.from({ length: 24 }, async (_, i) => {
         const slow = i % 3 === 0;
-        const res = await post(gw4, `echo-${100 + i}-${slow ? 500 : 5}`);
+        const res = await post(gw4, `echo-${100 + i}-${slow ? 500 : 5}`, await flatPng(100 + i, 100 + i));
         const { status, answer, problem } = await answerOrProblem(res, KeypointsAnswer);
         return { i, slow, status, width: answer?.image.width, code: problem?.code };
       }),
@@ -188,7 +189,7 @@ describe('backend faults reach the partner as documented errors, quickly', () =>
     ] as const) {
       const be = await fake(() => ok({ image_width: 77 }), wire);
       const gw = await gatewayFor(be.address, { KEYPOINT_TRANSPORT: wire.transport, KEYPOINT_PROTOCOL: wire.protocol });
-      const res = await post(gw);
+      const res = await post(gw, undefined, await flatPng(77, 77));
       assert.equal((await expectAnswer(res, KeypointsAnswer)).image.width, 77, JSON.stringify(wire));
     }
   });
