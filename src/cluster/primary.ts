@@ -29,6 +29,8 @@ export function runPrimary({ workers, env, log, stopped }: PrimaryOptions): void
   let stopping = false;
   let exitCode = 0;
   let alive = 0;
+  // Once every worker is gone after a stop.
+  const finish = () => void Promise.resolve(stopped()).finally(() => process.exit(exitCode));
   const fork = () => {
     alive++;
     cluster.fork(env);
@@ -36,7 +38,7 @@ export function runPrimary({ workers, env, log, stopped }: PrimaryOptions): void
   cluster.on('exit', (worker, code, signal) => {
     alive--;
     if (stopping) {
-      if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(exitCode));
+      if (alive === 0) finish();
       return;
     }
     if (code === CONFIG_EXIT_CODE) {
@@ -53,7 +55,7 @@ export function runPrimary({ workers, env, log, stopped }: PrimaryOptions): void
     stopping = true;
     exitCode = code;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    if (alive === 0) void Promise.resolve(stopped()).finally(() => process.exit(exitCode));
+    if (alive === 0) finish();
   };
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {

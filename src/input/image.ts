@@ -71,11 +71,12 @@ function jpegSize(b: Buffer): { width: number; height: number } | undefined {
 
 const formatOf = (bytes: Buffer): ImageFormat | undefined =>
   startsWith(bytes, [0xff, 0xd8, 0xff]) ? 'jpeg' : startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) ? 'png' : undefined;
+const SIZE_OF: Record<ImageFormat, (bytes: Buffer) => { width: number; height: number } | undefined> = { jpeg: jpegSize, png: pngSize };
 
 /** The dimensions a JPEG or PNG's header declares (before any EXIF rotation); undefined for anything else. */
 export function headerSize(bytes: Buffer): { width: number; height: number } | undefined {
   const format = formatOf(bytes);
-  return format === 'jpeg' ? jpegSize(bytes) : format === 'png' ? pngSize(bytes) : undefined;
+  return format && SIZE_OF[format](bytes);
 }
 
 /**
@@ -95,7 +96,7 @@ export function inspectImage(bytes: Buffer, field: string, range: SizeRange): Im
         : `"${field}" is not a JPEG or PNG image (its first bytes match no known image format).`,
     );
   }
-  const size = format === 'jpeg' ? jpegSize(bytes) : pngSize(bytes);
+  const size = SIZE_OF[format](bytes);
   if (!size || size.width === 0 || size.height === 0) {
     throw new ApiError('INVALID_IMAGE', `"${field}" looks like a ${format.toUpperCase()} but its header is truncated or corrupt.`);
   }

@@ -44,14 +44,15 @@ export function routeLimits(request: FastifyRequest): BodyLimits {
   return request.routeOptions.config.bodyLimits ?? request.server.bodyLimits;
 }
 
+/** A Content-Type's media type, without parameters, in small letters (RFC 9110: case-insensitive, as fastify's parsers take it). */
+export const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+
 /** The limit of a request's body on its route, by its Content-Type, and the type's name. */
 export function bodyLimitOf(request: FastifyRequest): { limit: number; what: string } {
   const own = routeLimits(request);
-  // Media types are case-insensitive (RFC 9110), as fastify's parsers take them.
-  const type = (request.headers['content-type'] ?? '').toLowerCase();
-  const what = type.split(';')[0]!.trim() || 'request';
+  const type = mediaType(request.headers['content-type']);
   const limit = type.startsWith('multipart/') ? own.multipartBytes : type.startsWith('application/json') ? own.jsonBytes : own.imageBytes;
-  return { limit, what };
+  return { limit, what: type || 'request' };
 }
 
 /**

@@ -7,7 +7,7 @@ import { BufferPool } from '../input/buffer-pool.js';
 // Before any form is parsed: a fix to the multipart parser (see the file).
 import '../input/multipart-parser-fix.js';
 import { readBody } from '../input/read-body.js';
-import { busboyFileSize, checkContentLength, contentLength, routeLimits, type BodyLimits } from '../limits/body.js';
+import { busboyFileSize, checkContentLength, contentLength, mediaType, routeLimits, type BodyLimits } from '../limits/body.js';
 
 /**
  * Base64 members are thousands of bytes; option values are a few. The largest body a route
@@ -49,9 +49,13 @@ const POOL = { minBytes: 64 * 1024, maxIdleBytes: 256 * 1024 * 1024, idleMs: 30_
 /** Raw bodies (any `image/*`, so a HEIC upload is told what it is), each with the parser below. */
 const RAW_TYPES: Array<string | RegExp> = [/^image\/[\w.+-]+$/, 'application/octet-stream', 'application/zip'];
 
-/** Whether a body of this Content-Type is read at all: JSON, multipart (@fastify/multipart's parser) or raw. */
+/**
+ * Whether a body of this Content-Type is read at all: JSON, multipart (@fastify/multipart's
+ * parser) or raw. Not fastify's hasContentTypeParser, which compares registrations (a RegExp
+ * by its source), not a request's type against them.
+ */
 function isParsed(contentType: string | undefined): boolean {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   return type === 'application/json' || type === 'multipart/form-data' || RAW_TYPES.some((t) => (typeof t === 'string' ? t === type : t.test(type)));
 }
 

@@ -178,8 +178,8 @@ export class Connection {
     if (!outcome) throw new RpcError('protocol', 'the reply could not be decoded', true);
     // Not kept as the cause: its text would reach the log whole. An exception may carry no text
     // at all (or a field of another type): its message is then undefined.
-    const raised = outcome.err === null || outcome.err === undefined ? undefined : outcome.err instanceof Error ? outcome.err.message : outcome.err;
-    const failure = outcome.err === null || outcome.err === undefined ? undefined : new RpcError('application', 'the backend raised an exception', true, { said: backendText(String(raised ?? '')) });
+    const { err } = outcome;
+    const failure = err == null ? undefined : new RpcError('application', 'the backend raised an exception', true, { said: backendText(String((err instanceof Error ? err.message : err) ?? '')) });
     // Settled last, once nothing can throw: a throw after the call is taken off the connection
     // left it neither answered nor failable (it hung past its deadline, and a recovery probe
     // with it: the instance stayed shut for good).

@@ -142,7 +142,7 @@ function binary(write: (out: thrift.TProtocol) => void): Buffer {
 const writeStruct = (struct: object, out: thrift.TProtocol) => (struct as { write(out: thrift.TProtocol): void }).write(out);
 
 /** A frame header for `size` bytes. */
-const frameHeader = (size: number) => Buffer.from([size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff]);
+export const frameHeader = (size: number) => Buffer.from([size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff]);
 
 /** The reply message up to its result's `success` struct, and after it. */
 const replyHead = (method: string, seqid: number) =>
